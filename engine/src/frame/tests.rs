@@ -1,0 +1,161 @@
+//! Frame codec properties (RELIABILITY.md R1, and R2–R4 at frame level):
+//! round trips at the edge sizes, and every single-byte corruption,
+//! truncation and zero-fill of a frame rejected.
+
+use proptest::prelude::*;
+
+use super::*;
+
+fn frame_bytes(seq: u64, ts: i64, codec: CodecKind, payload: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    encode_into(&mut out, Seq(seq), ts, codec, payload).unwrap();
+    out
+}
+
+fn codec() -> impl Strategy<Value = CodecKind> {
+    prop_oneof![
+        Just(CodecKind::Raw),
+        Just(CodecKind::Json),
+        Just(CodecKind::MsgPack)
+    ]
+}
+
+#[test]
+fn round_trips_at_edge_sizes() {
+    for len in [0, 1, 4095, 4096, 4097, 64 * 1024] {
+        let payload: Vec<u8> = (0..len)
+            .map(|i| u8::try_from(i * 31 % 251).unwrap())
+            .collect();
+        let bytes = frame_bytes(7, -3, CodecKind::Json, &payload);
+        assert_eq!(bytes.len(), encoded_len(len));
+        let (frame, used) = decode(&bytes, 64 * 1024).unwrap();
+        assert_eq!(used, bytes.len());
+        assert_eq!(frame.seq, Seq(7));
+        assert_eq!(frame.timestamp_ms, -3);
+        assert_eq!(frame.codec, CodecKind::Json);
+        assert_eq!(frame.payload, &payload[..]);
+        assert_eq!(frame.encoded_len(), used);
+    }
+}
+
+#[test]
+fn the_magic_is_never_zero_and_the_header_is_pinned() {
+    assert!(MAGIC.iter().all(|b| *b != 0));
+    assert_eq!(HEADER_LEN, 32);
+    let bytes = frame_bytes(1, 2, CodecKind::Raw, b"x");
+    assert_eq!(&bytes[..4], &MAGIC);
+    assert_eq!(&bytes[4..8], &1u32.to_le_bytes());
+    assert_eq!(&bytes[8..16], &1u64.to_le_bytes());
+    assert_eq!(&bytes[16..24], &2i64.to_le_bytes());
+    assert_eq!(bytes[24], 0);
+    assert_eq!(&bytes[25..28], &[0, 0, 0]);
+}
+
+#[test]
+fn a_declared_length_over_the_bound_is_rejected_before_reading_it() {
+    let mut bytes = frame_bytes(0, 0, CodecKind::Raw, b"abc");
+    assert_eq!(
+        decode(&bytes, 2),
+        Err(CorruptKind::TooLarge { len: 3, max: 2 })
+    );
+    // A huge declared length on a short buffer is a bound error, not an allocation.
+    bytes[4..8].copy_from_slice(&u32::MAX.to_le_bytes());
+    assert!(matches!(
+        decode(&bytes, usize::MAX),
+        Err(CorruptKind::TooLarge { max, .. }) if max == PAYLOAD_MAX_BYTES as u64
+    ));
+}
+
+#[test]
+fn unknown_codec_flags_and_reserved_are_rejected_even_with_a_valid_checksum() {
+    let payload = b"p";
+    for (at, value, field) in [
+        (24usize, 9u8, "codec"),
+        (25, 1, "flags"),
+        (26, 1, "reserved"),
+    ] {
+        let mut bytes = frame_bytes(0, 0, CodecKind::Raw, payload);
+        bytes[at] = value;
+        let crc = crc32(&[&bytes[..28], payload]);
+        bytes[28..32].copy_from_slice(&crc.to_le_bytes());
+        assert!(
+            matches!(decode(&bytes, 16), Err(CorruptKind::BadField { field: f, .. }) if f == field),
+            "{field}"
+        );
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(512))]
+
+    #[test]
+    fn round_trip(seq: u64, ts: i64, codec in codec(), payload in proptest::collection::vec(any::<u8>(), 0..2048)) {
+        let bytes = frame_bytes(seq, ts, codec, &payload);
+        let (frame, used) = decode(&bytes, 4096).unwrap();
+        prop_assert_eq!(used, bytes.len());
+        prop_assert_eq!(frame, Frame { seq: Seq(seq), timestamp_ms: ts, codec, payload: &payload });
+    }
+
+    #[test]
+    fn concatenated_frames_decode_to_the_same_list(
+        payloads in proptest::collection::vec(proptest::collection::vec(any::<u8>(), 0..300), 0..20)
+    ) {
+        let mut buf = Vec::new();
+        for (i, p) in payloads.iter().enumerate() {
+            encode_into(&mut buf, Seq(i as u64), i64::try_from(i).unwrap(), CodecKind::Raw, p).unwrap();
+        }
+        let (frames, damage) = decode_all(&buf, 300);
+        prop_assert_eq!(damage, None);
+        prop_assert_eq!(frames.len(), payloads.len());
+        for (f, p) in frames.iter().zip(&payloads) {
+            prop_assert_eq!(f.payload, &p[..]);
+        }
+    }
+
+    #[test]
+    fn every_single_byte_corruption_is_rejected(
+        payload in proptest::collection::vec(any::<u8>(), 0..96),
+        xor in 1u8..=255,
+    ) {
+        let bytes = frame_bytes(42, 1_700_000_000_000, CodecKind::Json, &payload);
+        for at in 0..bytes.len() {
+            let mut bad = bytes.clone();
+            bad[at] ^= xor;
+            prop_assert!(decode(&bad, 1 << 20).is_err(), "corruption at {} with {:#x} accepted", at, xor);
+        }
+    }
+
+    #[test]
+    fn every_truncation_is_rejected_as_truncated(payload in proptest::collection::vec(any::<u8>(), 0..96)) {
+        let bytes = frame_bytes(3, 4, CodecKind::MsgPack, &payload);
+        for cut in 0..bytes.len() {
+            let err = decode(&bytes[..cut], 1 << 20).unwrap_err();
+            prop_assert!(matches!(err, CorruptKind::Truncated { .. }), "cut at {} gave {:?}", cut, err);
+        }
+    }
+
+    #[test]
+    fn every_zero_fill_of_a_suffix_is_rejected(payload in proptest::collection::vec(1u8..=255, 0..96)) {
+        // Payload bytes are non-zero so that every fill changes the frame.
+        let bytes = frame_bytes(u64::MAX, i64::MIN, CodecKind::Raw, &payload);
+        for from in 0..bytes.len() {
+            let mut bad = bytes.clone();
+            bad[from..].fill(0);
+            if bad != bytes {
+                prop_assert!(decode(&bad, 1 << 20).is_err(), "zero fill from {} accepted", from);
+            }
+        }
+    }
+
+    #[test]
+    fn zeros_and_garbage_are_never_frames(len in 0usize..256, garbage in proptest::collection::vec(any::<u8>(), 0..256)) {
+        let zeros = vec![0u8; len];
+        prop_assert!(decode(&zeros, 1 << 20).is_err());
+        let (frames, _) = decode_all(&zeros, 1 << 20);
+        prop_assert!(frames.is_empty());
+        // Garbage only decodes if it happens to carry the magic and a matching CRC.
+        if garbage.get(..4) != Some(&MAGIC[..]) {
+            prop_assert!(decode(&garbage, 1 << 20).is_err());
+        }
+    }
+}
