@@ -115,6 +115,13 @@ impl Log {
         *self.inner.visible.borrow()
     }
 
+    /// Requests waiting in the writer's queue: how far appenders are ahead of
+    /// the backend (at most `queue_depth`).
+    #[must_use]
+    pub fn queue_len(&self) -> usize {
+        self.inner.queue.max_capacity() - self.inner.queue.capacity()
+    }
+
     /// Records below this seq are durable (promise P1).
     #[must_use]
     pub fn durable_seq(&self) -> Seq {

@@ -1,1 +1,26 @@
-fn main() {}
+//! spool's integration suite, one binary: conformance of every backend, the
+//! log's behaviour (group commit, tail, poisoning, close), and every error
+//! variant's trigger.
+
+// Helpers shared by the tests panic on failure on purpose; clippy only
+// recognises `#[test]` functions themselves as test code.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::missing_panics_doc)]
+
+mod conformance;
+mod errors;
+mod group_commit;
+mod poison;
+mod tail;
+mod typed;
+
+use std::sync::Arc;
+
+use spool_backends::MemoryBackend;
+use spool_engine::{Log, LogConfig, LogId};
+
+/// A log over a fresh in-memory backend, and the backend to reopen it.
+fn memory_log(config: LogConfig) -> (Log, MemoryBackend) {
+    let backend = MemoryBackend::new();
+    let log = Log::open(LogId::new("t").unwrap(), Arc::new(backend.clone()), config).unwrap();
+    (log, backend)
+}

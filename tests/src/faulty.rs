@@ -1,0 +1,142 @@
+//! Backend wrappers for tests: [`Faulty`] fails the n-th append or sync with a
+//! chosen I/O error, counts calls, can hold appends at a gate, and can lie
+//! about seqs, so the log's poisoning, group commit and read checks can be
+//! observed from outside.
+
+use std::io;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+
+use async_trait::async_trait;
+use spool_engine::{
+    Backend, Capabilities, Durability, Error, NewRecord, ReadRange, Record, Result, Seq, SeqRange,
+};
+use tokio::sync::Semaphore;
+
+/// What to break, and when.
+#[derive(Debug, Default, Clone)]
+pub struct Faults {
+    /// Fail the append call with this (0-based) index.
+    pub fail_append: Option<(usize, io::ErrorKind)>,
+    /// Fail the sync call with this (0-based) index.
+    pub fail_sync: Option<(usize, io::ErrorKind)>,
+    /// Add this to every seq `read` returns (a lying backend).
+    pub shift_read_seqs: u64,
+}
+
+/// A backend wrapper that injects faults and counts calls.
+#[derive(Debug)]
+pub struct Faulty {
+    inner: Arc<dyn Backend>,
+    faults: Mutex<Faults>,
+    appends: AtomicUsize,
+    appended_records: AtomicUsize,
+    syncs: AtomicUsize,
+    gate: Option<Arc<Semaphore>>,
+}
+
+impl Faulty {
+    /// Wraps `inner` with `faults`.
+    #[must_use]
+    pub fn new(inner: Arc<dyn Backend>, faults: Faults) -> Faulty {
+        Faulty {
+            inner,
+            faults: Mutex::new(faults),
+            appends: AtomicUsize::new(0),
+            appended_records: AtomicUsize::new(0),
+            syncs: AtomicUsize::new(0),
+            gate: None,
+        }
+    }
+
+    /// Makes every append wait for a permit of `gate` first.
+    #[must_use]
+    pub fn with_gate(mut self, gate: Arc<Semaphore>) -> Faulty {
+        self.gate = Some(gate);
+        self
+    }
+
+    /// Append calls that reached the backend.
+    pub fn append_calls(&self) -> usize {
+        self.appends.load(Ordering::SeqCst)
+    }
+
+    /// Records handed to the backend in successful appends.
+    pub fn appended_records(&self) -> usize {
+        self.appended_records.load(Ordering::SeqCst)
+    }
+
+    /// Sync calls that reached the backend.
+    pub fn sync_calls(&self) -> usize {
+        self.syncs.load(Ordering::SeqCst)
+    }
+
+    /// Replaces the fault plan.
+    pub fn set_faults(&self, faults: Faults) {
+        *self.faults.lock().unwrap() = faults;
+    }
+}
+
+fn injected(kind: io::ErrorKind, op: &'static str) -> Error {
+    Error::io(op, io::Error::new(kind, "injected fault"))
+}
+
+#[async_trait]
+impl Backend for Faulty {
+    fn capabilities(&self) -> Capabilities {
+        self.inner.capabilities()
+    }
+
+    async fn append(&self, expected_next: Seq, records: &[NewRecord]) -> Result<SeqRange> {
+        if let Some(gate) = &self.gate {
+            gate.acquire().await.unwrap().forget();
+        }
+        let call = self.appends.fetch_add(1, Ordering::SeqCst);
+        let fault = self.faults.lock().unwrap().fail_append;
+        if let Some((at, kind)) = fault
+            && at == call
+        {
+            return Err(injected(kind, "append"));
+        }
+        let range = self.inner.append(expected_next, records).await?;
+        self.appended_records
+            .fetch_add(records.len(), Ordering::SeqCst);
+        Ok(range)
+    }
+
+    async fn read(&self, range: ReadRange) -> Result<Vec<Record>> {
+        let shift = self.faults.lock().unwrap().shift_read_seqs;
+        let mut records = self.inner.read(range).await?;
+        for r in &mut records {
+            r.seq = Seq(r.seq.0 + shift);
+        }
+        Ok(records)
+    }
+
+    async fn sync(&self, level: Durability) -> Result<Seq> {
+        let call = self.syncs.fetch_add(1, Ordering::SeqCst);
+        let fault = self.faults.lock().unwrap().fail_sync;
+        if let Some((at, kind)) = fault
+            && at == call
+        {
+            return Err(injected(kind, "sync"));
+        }
+        self.inner.sync(level).await
+    }
+
+    fn start_seq(&self) -> Seq {
+        self.inner.start_seq()
+    }
+
+    fn next_seq(&self) -> Seq {
+        self.inner.next_seq()
+    }
+
+    fn durable_seq(&self) -> Seq {
+        self.inner.durable_seq()
+    }
+
+    async fn close(&self) -> Result<()> {
+        self.inner.close().await
+    }
+}
