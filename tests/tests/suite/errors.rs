@@ -21,10 +21,7 @@ fn io_errors_are_classified_by_kind_not_text() {
         io::Error::new(io::ErrorKind::StorageFull, "whatever text"),
     );
     assert!(matches!(full, Error::NoSpace { op: "append", .. }));
-    let other = Error::io(
-        "sync",
-        io::Error::other("No space left on device"),
-    );
+    let other = Error::io("sync", io::Error::other("No space left on device"));
     assert!(
         matches!(other, Error::Io { op: "sync", .. }),
         "text must not decide the kind"

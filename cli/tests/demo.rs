@@ -1,0 +1,60 @@
+//! Goal: `spool demo` — the README's first command — runs the main job and
+//! reports a consistent result. Method: run the built binary, read its JSON.
+
+use std::process::Command;
+
+#[test]
+fn demo_appends_tails_pages_and_reports_a_conflict() {
+    let out = Command::new(env!("CARGO_BIN_EXE_spool"))
+        .args([
+            "demo",
+            "--events",
+            "2000",
+            "--writers",
+            "8",
+            "--page",
+            "3",
+            "--json",
+        ])
+        .output()
+        .expect("spool runs");
+    assert!(
+        out.status.success(),
+        "stderr: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let summary: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON summary");
+    assert_eq!(summary["events"], 2000);
+    assert_eq!(summary["tail_events"], 2000);
+    assert_eq!(summary["balances_match"], true);
+    assert_eq!(summary["first_page"].as_array().unwrap().len(), 3);
+    assert!(
+        summary["first_page"][0]
+            .as_str()
+            .unwrap()
+            .starts_with("#0 ")
+    );
+    assert!(
+        summary["newest_page"][0]
+            .as_str()
+            .unwrap()
+            .starts_with("#1999 ")
+    );
+    assert!(summary["next_cursor"].as_str().unwrap().starts_with("v1."));
+    assert!(
+        summary["conflict"]
+            .as_str()
+            .unwrap()
+            .contains("expected the log to end at seq 1999")
+    );
+}
+
+#[test]
+fn help_lists_demo() {
+    let out = Command::new(env!("CARGO_BIN_EXE_spool"))
+        .arg("--help")
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    assert!(String::from_utf8_lossy(&out.stdout).contains("demo"));
+}
