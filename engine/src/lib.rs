@@ -30,7 +30,8 @@
 //! - **P7** Fail-stop: after a failed write or sync the log is poisoned
 //!   ([`Error::Poisoned`]) until reopened; an fsync is never retried and
 //!   reported as a success. Records acknowledged before stay readable.
-//! - **P8** One writer per log across processes; a second gets `Locked`.
+//! - **P8** One writer per log across processes; a second writer is refused
+//!   with a typed error (file backends hold a cross-process lock).
 //!
 //! Two more hold for every backend through [`Log`]: seqs are dense and
 //! assigned in acknowledgement order, and readers never see a record before

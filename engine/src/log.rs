@@ -49,12 +49,19 @@ struct Inner {
 
 impl Log {
     /// Opens a log over `backend`, with timestamps from the system clock.
-    /// Must be called inside a tokio runtime (it spawns the writer task).
+    ///
+    /// # Panics
+    ///
+    /// Outside a tokio runtime: the log's writer is a tokio task.
     pub fn open(id: LogId, backend: Arc<dyn Backend>, config: LogConfig) -> Result<Log> {
         Log::open_with_clock(id, backend, config, Arc::new(SystemClock))
     }
 
     /// Opens a log with an explicit [`Clock`] (tests use a `ManualClock`).
+    ///
+    /// # Panics
+    ///
+    /// Outside a tokio runtime, like [`Log::open`].
     pub fn open_with_clock(
         id: LogId,
         backend: Arc<dyn Backend>,

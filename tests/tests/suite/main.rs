@@ -6,6 +6,7 @@
 // recognises `#[test]` functions themselves as test code.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::missing_panics_doc)]
 
+mod cancel;
 mod conformance;
 mod errors;
 mod group_commit;
