@@ -1,15 +1,28 @@
-//! spool-backends: where spool logs are stored.
+//! spool-backends: where spool logs are stored, and the file systems they
+//! run on.
 //!
-//! Today: [`MemoryBackend`], the in-memory log that serves as the oracle of
-//! the differential tests. The JSONL and segmented file backends, and the
-//! `StdFs`/`SimFs` implementations of the engine's `Vfs` seam they run on,
-//! come next (see ARCHITECTURE.md). Every backend implements
-//! [`spool_engine::Backend`] and passes the one conformance suite in
-//! `spool-tests`.
+//! - [`MemoryBackend`]: the in-memory log, and the oracle of the
+//!   differential tests.
+//! - [`StdFs`]: the real file system behind the engine's `Vfs` seam; every
+//!   `std::fs` call of the file backends lives in `file.rs`, and every memory
+//!   map in `mmap.rs`.
+//! - `SimFs` (feature `sim`): an in-memory `Vfs` that crashes, tears writes
+//!   and fails on cue, for the crash and fault suites.
+//!
+//! The JSONL and segmented backends build on these next (ARCHITECTURE.md).
+//! Every backend implements [`spool_engine::Backend`] and passes the one
+//! conformance suite in `spool-tests`.
 
+pub mod file;
 pub mod memory;
+mod mmap;
+#[cfg(feature = "sim")]
+pub mod sim;
 
+pub use file::StdFs;
 pub use memory::MemoryBackend;
+#[cfg(feature = "sim")]
+pub use sim::{Fault, FaultMode, SimFs, SimRng};
 
 /// The README's examples, compiled and run as doctests.
 #[doc = include_str!("../../README.md")]

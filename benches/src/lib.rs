@@ -5,6 +5,8 @@
 //! The mixed workload follows PEERS.md §4b: 70 % ~200 B, 25 % ~1 KiB and
 //! 5 % ~16 KiB JSON records, generated from a fixed seed.
 
+#![forbid(unsafe_code)]
+
 use bytes::Bytes;
 use serde::{Deserialize, Serialize};
 

@@ -7,6 +7,7 @@
 //! conflict. The operator commands (init, append, ls, show, verify, …) join
 //! as their backends land.
 
+#![forbid(unsafe_code)]
 // A command line's job is to print.
 #![allow(clippy::print_stdout)]
 

@@ -10,3 +10,5 @@
 //! It exports nothing yet: the rollout model needs the JSONL backend (a
 //! rollout file is a log) and the store (threads, lineage), which it builds
 //! on. ARCHITECTURE.md tracks the order.
+
+#![forbid(unsafe_code)]

@@ -19,9 +19,9 @@
 //!   (they poison the log instead).
 //! - Errors are `io::Error`s, classified by `ErrorKind` (`StorageFull` for
 //!   ENOSPC, `WouldBlock` for a held lock), never by their text.
-//! - A mapping (`map`) is only taken of bytes that never change again (a
-//!   sealed segment, or a published prefix); nothing spool does shrinks a
-//!   mapped file, because an outside truncation of a mapped file raises SIGBUS.
+//! - A mapping (`map`, an `unsafe fn`) is only taken of bytes that never
+//!   change again (a sealed segment); nothing spool does shrinks a mapped
+//!   file, because touching a truncated mapped page raises SIGBUS.
 
 use std::fmt::Debug;
 use std::io;
@@ -78,10 +78,21 @@ pub trait VfsFile: Send + Sync + Debug {
     fn set_len(&self, len: u64) -> io::Result<()>;
     /// Makes written data (and the length) durable: fdatasync.
     fn sync_data(&self) -> io::Result<()>;
-    /// Maps `len` bytes from `offset` read-only. The bytes must never change
-    /// while mapped (see the module docs); implementations without mappings
-    /// may return a copy.
-    fn map(&self, offset: u64, len: usize) -> io::Result<Bytes>;
+    /// Maps `len` bytes from `offset` read-only; fails (never maps) if the
+    /// range extends past the end of the file. Implementations without
+    /// mappings return a copy.
+    ///
+    /// # Safety
+    ///
+    /// While the returned bytes (or any slice of them) are alive, no process
+    /// may write to the range or shrink the file below its end: the bytes
+    /// would change under a shared reference, or a touched page would raise
+    /// SIGBUS. spool maps only sealed segments, which nothing rewrites.
+    #[expect(
+        unsafe_code,
+        reason = "declares the mapping contract; the engine itself runs no unsafe code"
+    )]
+    unsafe fn map(&self, offset: u64, len: usize) -> io::Result<Bytes>;
 }
 
 /// A held cross-process lock; dropping it releases the lock.

@@ -5,6 +5,7 @@
 //! [`model`], and backend wrappers that inject faults or count calls
 //! ([`faulty`]). The test binary in `tests/suite/` runs them.
 
+#![forbid(unsafe_code)]
 // Test support: a failed expectation is a test failure, so panicking is the point.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::missing_panics_doc)]
 

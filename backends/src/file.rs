@@ -1,0 +1,231 @@
+//! `StdFs`: the real file system behind the `Vfs` seam. Every `std::fs` call
+//! of the file backends lives in this file, so that nothing bypasses the seam
+//! that the crash and fault tests replace.
+//!
+//! Positional I/O (`pread`/`pwrite` through `FileExt`), `fdatasync` for
+//! `sync_data`, `fsync` on a directory handle for `sync_dir`, and `flock`
+//! through std's `File::try_lock` for the cross-process writer lock (released
+//! by the kernel when the holder dies, SIGKILL included). Unix only for now:
+//! the positional I/O and directory fsync are Unix calls.
+
+use std::fs::{self, File, OpenOptions};
+use std::io;
+use std::os::unix::fs::FileExt;
+use std::path::{Path, PathBuf};
+
+use bytes::Bytes;
+use spool_engine::{OpenMode, Vfs, VfsFile, VfsLock};
+
+/// The operating system's file system.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct StdFs;
+
+/// An open file of [`StdFs`].
+#[derive(Debug)]
+pub struct StdFile {
+    file: File,
+}
+
+/// A held lock file of [`StdFs`]; the lock goes when this is dropped.
+#[derive(Debug)]
+pub struct StdLock {
+    // Holding the handle holds the flock; closing it releases.
+    _file: File,
+}
+
+impl VfsLock for StdLock {}
+
+impl Vfs for StdFs {
+    fn open(&self, path: &Path, mode: OpenMode) -> io::Result<Box<dyn VfsFile>> {
+        let mut options = OpenOptions::new();
+        options.read(true);
+        match mode {
+            OpenMode::Read => {}
+            OpenMode::ReadWrite => {
+                options.write(true);
+            }
+            OpenMode::Create => {
+                options.write(true).create(true);
+            }
+            OpenMode::CreateNew => {
+                options.write(true).create_new(true);
+            }
+        }
+        let file = options.open(path)?;
+        Ok(Box::new(StdFile { file }))
+    }
+
+    fn remove(&self, path: &Path) -> io::Result<()> {
+        fs::remove_file(path)
+    }
+
+    fn rename(&self, from: &Path, to: &Path) -> io::Result<()> {
+        fs::rename(from, to)
+    }
+
+    fn list(&self, dir: &Path) -> io::Result<Vec<PathBuf>> {
+        let mut names = Vec::new();
+        for entry in fs::read_dir(dir)? {
+            let entry = entry?;
+            if entry.file_type()?.is_file() {
+                names.push(PathBuf::from(entry.file_name()));
+            }
+        }
+        names.sort();
+        Ok(names)
+    }
+
+    fn create_dir_all(&self, dir: &Path) -> io::Result<()> {
+        fs::create_dir_all(dir)
+    }
+
+    fn sync_dir(&self, dir: &Path) -> io::Result<()> {
+        // On Linux a directory opened read-only can be fsynced, which makes
+        // the entries created, removed or renamed in it durable.
+        File::open(dir)?.sync_all()
+    }
+
+    fn lock(&self, path: &Path) -> io::Result<Box<dyn VfsLock>> {
+        let file = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(path)?;
+        match file.try_lock() {
+            Ok(()) => Ok(Box::new(StdLock { _file: file })),
+            Err(fs::TryLockError::WouldBlock) => Err(io::Error::new(
+                io::ErrorKind::WouldBlock,
+                format!("{} is locked by another writer", path.display()),
+            )),
+            Err(fs::TryLockError::Error(e)) => Err(e),
+        }
+    }
+}
+
+impl VfsFile for StdFile {
+    fn len(&self) -> io::Result<u64> {
+        Ok(self.file.metadata()?.len())
+    }
+
+    fn read_exact_at(&self, buf: &mut [u8], offset: u64) -> io::Result<()> {
+        FileExt::read_exact_at(&self.file, buf, offset)
+    }
+
+    fn write_all_at(&self, buf: &[u8], offset: u64) -> io::Result<()> {
+        // Loops over short writes and EINTR.
+        FileExt::write_all_at(&self.file, buf, offset)
+    }
+
+    fn set_len(&self, len: u64) -> io::Result<()> {
+        self.file.set_len(len)
+    }
+
+    fn sync_data(&self) -> io::Result<()> {
+        self.file.sync_data()
+    }
+
+    #[expect(
+        unsafe_code,
+        reason = "implements the unsafe mapping contract of VfsFile::map"
+    )]
+    unsafe fn map(&self, offset: u64, len: usize) -> io::Result<Bytes> {
+        // SAFETY: this function's own contract (`VfsFile::map`) is passed on
+        // unchanged: the caller guarantees the range is immutable and never
+        // truncated while the returned bytes live.
+        unsafe { crate::mmap::map(&self.file, offset, len) }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn dir() -> tempfile::TempDir {
+        tempfile::tempdir().unwrap()
+    }
+
+    #[test]
+    fn positional_io_set_len_and_sync() {
+        let d = dir();
+        let path = d.path().join("f");
+        let f = StdFs.open(&path, OpenMode::CreateNew).unwrap();
+        f.write_all_at(b"hello world", 0).unwrap();
+        f.write_all_at(b"W", 6).unwrap();
+        f.sync_data().unwrap();
+        let mut buf = [0u8; 5];
+        f.read_exact_at(&mut buf, 6).unwrap();
+        assert_eq!(&buf, b"World");
+        f.set_len(5).unwrap();
+        assert_eq!(f.len().unwrap(), 5);
+        let err = f.read_exact_at(&mut buf, 3).unwrap_err();
+        assert_eq!(err.kind(), io::ErrorKind::UnexpectedEof);
+        assert_eq!(
+            StdFs.open(&path, OpenMode::CreateNew).unwrap_err().kind(),
+            io::ErrorKind::AlreadyExists
+        );
+        assert_eq!(
+            StdFs
+                .open(&d.path().join("missing"), OpenMode::Read)
+                .unwrap_err()
+                .kind(),
+            io::ErrorKind::NotFound
+        );
+    }
+
+    #[test]
+    fn namespace_operations() {
+        let d = dir();
+        let sub = d.path().join("a/b");
+        StdFs.create_dir_all(&sub).unwrap();
+        for name in ["2.seg", "1.seg"] {
+            StdFs.open(&sub.join(name), OpenMode::Create).unwrap();
+        }
+        StdFs.create_dir_all(&sub.join("nested")).unwrap();
+        assert_eq!(
+            StdFs.list(&sub).unwrap(),
+            vec![PathBuf::from("1.seg"), PathBuf::from("2.seg")]
+        );
+        StdFs
+            .rename(&sub.join("1.seg"), &sub.join("3.seg"))
+            .unwrap();
+        StdFs.remove(&sub.join("2.seg")).unwrap();
+        StdFs.sync_dir(&sub).unwrap();
+        assert_eq!(StdFs.list(&sub).unwrap(), vec![PathBuf::from("3.seg")]);
+    }
+
+    #[test]
+    fn a_second_lock_on_the_same_file_would_block_until_the_first_is_dropped() {
+        let d = dir();
+        let path = d.path().join("LOCK");
+        let held = StdFs.lock(&path).unwrap();
+        // flock locks belong to open file descriptions, so a second open in
+        // the same process conflicts just like another process would.
+        let err = StdFs.lock(&path).unwrap_err();
+        assert_eq!(err.kind(), io::ErrorKind::WouldBlock);
+        drop(held);
+        StdFs.lock(&path).unwrap();
+    }
+
+    #[test]
+    #[expect(
+        unsafe_code,
+        reason = "exercises the mapping; the file is private to the test"
+    )]
+    fn maps_exactly_the_requested_range() {
+        let d = dir();
+        let path = d.path().join("sealed");
+        let data: Vec<u8> = (0..20_000u32).map(|i| (i % 251) as u8).collect();
+        let f = StdFs.open(&path, OpenMode::CreateNew).unwrap();
+        f.write_all_at(&data, 0).unwrap();
+        // SAFETY: the file is private to this test and not written again.
+        let mapped = unsafe { f.map(5_000, 10_000) }.unwrap();
+        assert_eq!(&mapped[..], &data[5_000..15_000]);
+        // SAFETY: as above.
+        let empty = unsafe { f.map(0, 0) }.unwrap();
+        assert!(empty.is_empty());
+        // A range past the end is refused, never mapped (it would SIGBUS).
+        // SAFETY: as above.
+        assert!(unsafe { f.map(19_000, 2_000) }.is_err());
+    }
+}
