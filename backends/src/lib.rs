@@ -16,11 +16,13 @@
 pub mod file;
 pub mod memory;
 mod mmap;
+pub mod segmented;
 #[cfg(feature = "sim")]
 pub mod sim;
 
 pub use file::StdFs;
 pub use memory::MemoryBackend;
+pub use segmented::{ReadMode, RecoveryMode, SegmentedBackend, SegmentedConfig};
 #[cfg(feature = "sim")]
 pub use sim::{Fault, FaultMode, SimFs, SimRng};
 

@@ -22,6 +22,16 @@ fn total_bytes(payloads: &[Bytes]) -> u64 {
     payloads.iter().map(|p| p.len() as u64).sum()
 }
 
+fn json_frame(i: usize, payload: &[u8]) -> frame::Frame<'_> {
+    frame::Frame {
+        seq: Seq(i as u64),
+        timestamp_ms: 0,
+        codec: CodecKind::Json,
+        batch_continues: false,
+        payload,
+    }
+}
+
 fn checksum(c: &mut Criterion) {
     let mut group = c.benchmark_group("crc32");
     for size in [64usize, 4 << 10, 1 << 20] {
@@ -38,7 +48,7 @@ fn frames(c: &mut Criterion) {
     let payloads = mixed_payloads(RECORDS, SEED);
     let mut encoded = Vec::new();
     for (i, p) in payloads.iter().enumerate() {
-        frame::encode_into(&mut encoded, Seq(i as u64), 0, CodecKind::Json, p).unwrap();
+        frame::encode_into(&mut encoded, &json_frame(i, p)).unwrap();
     }
     let mut group = c.benchmark_group("frame");
     group.throughput(Throughput::Bytes(total_bytes(&payloads)));
@@ -57,7 +67,7 @@ fn frames(c: &mut Criterion) {
         b.iter(|| {
             out.clear();
             for (i, p) in payloads.iter().enumerate() {
-                frame::encode_into(&mut out, Seq(i as u64), 0, CodecKind::Json, p).unwrap();
+                frame::encode_into(&mut out, &json_frame(i, p)).unwrap();
             }
             black_box(out.len())
         });

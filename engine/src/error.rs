@@ -170,6 +170,16 @@ pub enum Error {
         cause: String,
     },
 
+    /// Another writer holds the log (promise P8): only one process may write
+    /// a log at a time.
+    #[error(
+        "{object} is locked by another writer; stop that writer first, or open the log read-only"
+    )]
+    Locked {
+        /// The log's lock file or location.
+        object: String,
+    },
+
     /// The log (or backend) was closed.
     #[error("log is closed; open it again to continue")]
     Closed,

@@ -7,7 +7,7 @@
 //!   8     8   seq           u64 LE
 //!  16     8   timestamp_ms  i64 LE
 //!  24     1   codec         0 raw, 1 json, 2 msgpack
-//!  25     1   flags         0 in format version 1
+//!  25     1   flags         bit 0: more frames of this atomic batch follow
 //!  26     2   reserved      0
 //!  28     4   crc32         CRC-32 (IEEE) of bytes 0..28 then the payload
 //!  32     n   payload
@@ -40,12 +40,18 @@ const FLAGS_AT: usize = 25;
 const RESERVED_AT: usize = 26;
 const CRC_AT: usize = 28;
 
+/// Flag bit: the frame is not the last of its atomic batch. Recovery keeps a
+/// torn batch out entirely by cutting back to the last frame without it.
+pub const FLAG_BATCH_CONTINUES: u8 = 0x01;
+const FLAGS_KNOWN: u8 = FLAG_BATCH_CONTINUES;
+
 // The layout is part of the format: pin it.
 const _: () = assert!(CRC_AT + 4 == HEADER_LEN);
 const _: () = assert!(RESERVED_AT + 2 == CRC_AT);
 const _: () = assert!(PAYLOAD_MAX_BYTES <= u32::MAX as usize);
 
-/// A decoded frame: a view into the buffer it was decoded from.
+/// One frame: what [`encode_into`] writes and [`decode`] returns (then as a
+/// view into the buffer it was decoded from).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Frame<'a> {
     /// The record's seq.
@@ -54,7 +60,9 @@ pub struct Frame<'a> {
     pub timestamp_ms: i64,
     /// How the payload is encoded.
     pub codec: CodecKind,
-    /// The payload bytes, checksum-verified.
+    /// More frames of the same atomic batch follow this one.
+    pub batch_continues: bool,
+    /// The payload bytes (checksum-verified when decoded).
     pub payload: &'a [u8],
 }
 
@@ -72,58 +80,47 @@ pub fn encoded_len(payload_len: usize) -> usize {
     HEADER_LEN + payload_len
 }
 
-/// Builds the header for a payload, checksum included, so a writer can hand
+/// Builds the header of `frame`, checksum included, so a writer can hand
 /// header and payload to a vectored write without copying the payload.
-pub fn encode_header(
-    seq: Seq,
-    timestamp_ms: i64,
-    codec: CodecKind,
-    payload: &[u8],
-) -> Result<[u8; HEADER_LEN]> {
-    if payload.len() > PAYLOAD_MAX_BYTES {
-        return Err(Error::RecordTooLarge {
-            len: payload.len(),
-            max: PAYLOAD_MAX_BYTES,
-        });
-    }
-    let len = u32::try_from(payload.len()).map_err(|_| Error::RecordTooLarge {
+pub fn encode_header(frame: &Frame<'_>) -> Result<[u8; HEADER_LEN]> {
+    let payload = frame.payload;
+    let too_large = || Error::RecordTooLarge {
         len: payload.len(),
         max: PAYLOAD_MAX_BYTES,
-    })?;
+    };
+    if payload.len() > PAYLOAD_MAX_BYTES {
+        return Err(too_large());
+    }
+    let len = u32::try_from(payload.len()).map_err(|_| too_large())?;
     let mut header = [0u8; HEADER_LEN];
     header[MAGIC_AT..LEN_AT].copy_from_slice(&MAGIC);
     header[LEN_AT..SEQ_AT].copy_from_slice(&len.to_le_bytes());
-    header[SEQ_AT..TIMESTAMP_AT].copy_from_slice(&seq.0.to_le_bytes());
-    header[TIMESTAMP_AT..CODEC_AT].copy_from_slice(&timestamp_ms.to_le_bytes());
-    header[CODEC_AT] = codec as u8;
-    header[FLAGS_AT] = 0;
+    header[SEQ_AT..TIMESTAMP_AT].copy_from_slice(&frame.seq.0.to_le_bytes());
+    header[TIMESTAMP_AT..CODEC_AT].copy_from_slice(&frame.timestamp_ms.to_le_bytes());
+    header[CODEC_AT] = frame.codec as u8;
+    header[FLAGS_AT] = if frame.batch_continues {
+        FLAG_BATCH_CONTINUES
+    } else {
+        0
+    };
     // Reserved bytes stay zero.
     let crc = crc32(&[&header[..CRC_AT], payload]);
     header[CRC_AT..].copy_from_slice(&crc.to_le_bytes());
     Ok(header)
 }
 
-/// Appends one encoded frame to `out` and returns its length.
-pub fn encode_into(
-    out: &mut Vec<u8>,
-    seq: Seq,
-    timestamp_ms: i64,
-    codec: CodecKind,
-    payload: &[u8],
-) -> Result<usize> {
-    let header = encode_header(seq, timestamp_ms, codec, payload)?;
-    out.reserve(encoded_len(payload.len()));
+/// Appends `frame` encoded to `out` and returns its length.
+pub fn encode_into(out: &mut Vec<u8>, frame: &Frame<'_>) -> Result<usize> {
+    let header = encode_header(frame)?;
+    let len = encoded_len(frame.payload.len());
+    out.reserve(len);
     out.extend_from_slice(&header);
-    out.extend_from_slice(payload);
+    out.extend_from_slice(frame.payload);
     // Pair check: what we wrote decodes to what we were given.
     debug_assert!(
-        decode(
-            &out[out.len() - encoded_len(payload.len())..],
-            PAYLOAD_MAX_BYTES
-        )
-        .is_ok_and(|(f, _)| f.seq == seq && f.payload == payload)
+        decode(&out[out.len() - len..], PAYLOAD_MAX_BYTES).is_ok_and(|(f, _)| f == *frame)
     );
-    Ok(encoded_len(payload.len()))
+    Ok(len)
 }
 
 /// Decodes the frame at the start of `buf`, accepting payloads of at most
@@ -170,7 +167,7 @@ pub fn decode(buf: &[u8], max_payload_bytes: usize) -> Result<(Frame<'_>, usize)
         field: "codec",
         value: u64::from(header[CODEC_AT]),
     })?;
-    if header[FLAGS_AT] != 0 {
+    if header[FLAGS_AT] & !FLAGS_KNOWN != 0 {
         return Err(CorruptKind::BadField {
             field: "flags",
             value: u64::from(header[FLAGS_AT]),
@@ -187,6 +184,7 @@ pub fn decode(buf: &[u8], max_payload_bytes: usize) -> Result<(Frame<'_>, usize)
         seq: Seq(u64_at(header, SEQ_AT)),
         timestamp_ms: i64::from_le_bytes(u64_at(header, TIMESTAMP_AT).to_le_bytes()),
         codec,
+        batch_continues: header[FLAGS_AT] & FLAG_BATCH_CONTINUES != 0,
         payload,
     };
     Ok((frame, total))

@@ -14,7 +14,7 @@ fuzz_target!(|data: &[u8]| {
         for f in &frames {
             assert!(f.payload.len() <= bound);
             let mut again = Vec::new();
-            frame::encode_into(&mut again, f.seq, f.timestamp_ms, f.codec, f.payload).unwrap();
+            frame::encode_into(&mut again, f).unwrap();
             assert_eq!(&again[..], &data[offset..offset + f.encoded_len()]);
             offset += f.encoded_len();
         }

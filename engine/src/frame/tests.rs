@@ -6,9 +6,19 @@ use proptest::prelude::*;
 
 use super::*;
 
+fn frame(seq: u64, timestamp_ms: i64, codec: CodecKind, payload: &[u8]) -> Frame<'_> {
+    Frame {
+        seq: Seq(seq),
+        timestamp_ms,
+        codec,
+        batch_continues: false,
+        payload,
+    }
+}
+
 fn frame_bytes(seq: u64, ts: i64, codec: CodecKind, payload: &[u8]) -> Vec<u8> {
     let mut out = Vec::new();
-    encode_into(&mut out, Seq(seq), ts, codec, payload).unwrap();
+    encode_into(&mut out, &frame(seq, ts, codec, payload)).unwrap();
     out
 }
 
@@ -49,6 +59,12 @@ fn the_magic_is_never_zero_and_the_header_is_pinned() {
     assert_eq!(&bytes[16..24], &2i64.to_le_bytes());
     assert_eq!(bytes[24], 0);
     assert_eq!(&bytes[25..28], &[0, 0, 0]);
+    let mut continued = frame(1, 2, CodecKind::Raw, b"x");
+    continued.batch_continues = true;
+    let mut out = Vec::new();
+    encode_into(&mut out, &continued).unwrap();
+    assert_eq!(out[25], FLAG_BATCH_CONTINUES);
+    assert!(decode(&out, 8).unwrap().0.batch_continues);
 }
 
 #[test]
@@ -71,7 +87,7 @@ fn unknown_codec_flags_and_reserved_are_rejected_even_with_a_valid_checksum() {
     let payload = b"p";
     for (at, value, field) in [
         (24usize, 9u8, "codec"),
-        (25, 1, "flags"),
+        (25, 2, "flags"),
         (26, 1, "reserved"),
     ] {
         let mut bytes = frame_bytes(0, 0, CodecKind::Raw, payload);
@@ -93,7 +109,7 @@ proptest! {
         let bytes = frame_bytes(seq, ts, codec, &payload);
         let (frame, used) = decode(&bytes, 4096).unwrap();
         prop_assert_eq!(used, bytes.len());
-        prop_assert_eq!(frame, Frame { seq: Seq(seq), timestamp_ms: ts, codec, payload: &payload });
+        prop_assert_eq!(frame, Frame { seq: Seq(seq), timestamp_ms: ts, codec, batch_continues: false, payload: &payload });
     }
 
     #[test]
@@ -102,13 +118,16 @@ proptest! {
     ) {
         let mut buf = Vec::new();
         for (i, p) in payloads.iter().enumerate() {
-            encode_into(&mut buf, Seq(i as u64), i64::try_from(i).unwrap(), CodecKind::Raw, p).unwrap();
+            let mut f = frame(i as u64, i64::try_from(i).unwrap(), CodecKind::Raw, p);
+            f.batch_continues = i % 3 != 0;
+            encode_into(&mut buf, &f).unwrap();
         }
         let (frames, damage) = decode_all(&buf, 300);
         prop_assert_eq!(damage, None);
         prop_assert_eq!(frames.len(), payloads.len());
-        for (f, p) in frames.iter().zip(&payloads) {
+        for (i, (f, p)) in frames.iter().zip(&payloads).enumerate() {
             prop_assert_eq!(f.payload, &p[..]);
+            prop_assert_eq!(f.batch_continues, i % 3 != 0);
         }
     }
 

@@ -3,11 +3,13 @@
 //! generated workloads per backend (RELIABILITY.md R14). A backend joins with
 //! one `Subject` impl and one `#[test]` line below.
 
+use std::path::PathBuf;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use async_trait::async_trait;
-use spool_backends::MemoryBackend;
-use spool_engine::{Backend, Capabilities, PayloadRule, Result};
+use spool_backends::{MemoryBackend, ReadMode, SegmentedBackend, SegmentedConfig, SimFs, StdFs};
+use spool_engine::{Backend, Capabilities, PayloadRule, Result, Vfs};
 use spool_tests::conformance::{Subject, run};
 
 /// The memory backend, storing any bytes or only JSON lines.
@@ -46,4 +48,99 @@ fn memory_backend_conforms() {
 #[test]
 fn memory_backend_with_json_line_payloads_conforms() {
     run(&Memory(PayloadRule::JsonLine), 2_000);
+}
+
+/// The segmented backend on a simulated file system, with tiny segments so
+/// every workload rolls, seals, maps and indexes segments.
+struct SegmentedOnSim(ReadMode);
+
+#[async_trait]
+impl Subject for SegmentedOnSim {
+    type Handle = Arc<dyn Vfs>;
+
+    fn name(&self) -> &'static str {
+        match self.0 {
+            ReadMode::Pread => "segmented on SimFs (pread)",
+            ReadMode::Mmap => "segmented on SimFs (mmap)",
+        }
+    }
+
+    fn capabilities(&self) -> Capabilities {
+        let vfs: Arc<dyn Vfs> = Arc::new(SimFs::new(0));
+        SegmentedBackend::open(vfs, "/log", tiny(self.0))
+            .unwrap()
+            .capabilities()
+    }
+
+    async fn create(&self) -> Result<(Arc<dyn Vfs>, Arc<dyn Backend>)> {
+        let vfs: Arc<dyn Vfs> = Arc::new(SimFs::new(0));
+        let backend = SegmentedBackend::open(vfs.clone(), "/log", tiny(self.0))?;
+        Ok((vfs, Arc::new(backend)))
+    }
+
+    async fn reopen(&self, vfs: &Arc<dyn Vfs>) -> Option<Result<Arc<dyn Backend>>> {
+        Some(
+            SegmentedBackend::open(vfs.clone(), "/log", tiny(self.0))
+                .map(|b| Arc::new(b) as Arc<dyn Backend>),
+        )
+    }
+}
+
+fn tiny(read_mode: ReadMode) -> SegmentedConfig {
+    SegmentedConfig {
+        segment_bytes: 8 * 1024,
+        read_mode,
+        ..SegmentedConfig::default()
+    }
+}
+
+/// The segmented backend on the real disk, in a private temporary directory.
+struct SegmentedOnDisk(tempfile::TempDir);
+
+#[async_trait]
+impl Subject for SegmentedOnDisk {
+    type Handle = PathBuf;
+
+    fn name(&self) -> &'static str {
+        "segmented on StdFs"
+    }
+
+    fn capabilities(&self) -> Capabilities {
+        let dir = self.0.path().join("caps");
+        SegmentedBackend::open(Arc::new(StdFs), dir, tiny(ReadMode::Mmap))
+            .unwrap()
+            .capabilities()
+    }
+
+    async fn create(&self) -> Result<(PathBuf, Arc<dyn Backend>)> {
+        static NEXT: AtomicU64 = AtomicU64::new(0);
+        let dir = self
+            .0
+            .path()
+            .join(NEXT.fetch_add(1, Ordering::Relaxed).to_string());
+        let backend = SegmentedBackend::open(Arc::new(StdFs), &dir, tiny(ReadMode::Mmap))?;
+        Ok((dir, Arc::new(backend)))
+    }
+
+    async fn reopen(&self, dir: &PathBuf) -> Option<Result<Arc<dyn Backend>>> {
+        Some(
+            SegmentedBackend::open(Arc::new(StdFs), dir, tiny(ReadMode::Mmap))
+                .map(|b| Arc::new(b) as Arc<dyn Backend>),
+        )
+    }
+}
+
+#[test]
+fn segmented_backend_on_sim_fs_conforms() {
+    run(&SegmentedOnSim(ReadMode::Mmap), 10_000);
+}
+
+#[test]
+fn segmented_backend_with_pread_reads_conforms() {
+    run(&SegmentedOnSim(ReadMode::Pread), 2_000);
+}
+
+#[test]
+fn segmented_backend_on_disk_conforms() {
+    run(&SegmentedOnDisk(tempfile::tempdir().unwrap()), 300);
 }

@@ -34,7 +34,14 @@ fn io_errors_are_classified_by_kind_not_text() {
 #[test]
 fn corrupt_frames_name_the_object_and_offset() {
     let mut bytes = Vec::new();
-    frame::encode_into(&mut bytes, Seq(0), 0, spool_engine::CodecKind::Raw, b"abc").unwrap();
+    let f = frame::Frame {
+        seq: Seq(0),
+        timestamp_ms: 0,
+        codec: spool_engine::CodecKind::Raw,
+        batch_continues: false,
+        payload: b"abc",
+    };
+    frame::encode_into(&mut bytes, &f).unwrap();
     bytes[33] ^= 1;
     let kind = frame::decode(&bytes, 1024).unwrap_err();
     assert!(matches!(kind, CorruptKind::Checksum { .. }));

@@ -1,0 +1,543 @@
+//! The segmented backend: spool's native, crash-safe log format.
+//!
+//! A log is a directory of segment files named by their first seq, each a
+//! header, two commit slots and frames of the engine's frame codec, plus a
+//! `LOCK` file held by the one writer (P8) and a sparse index per sealed
+//! segment. The last segment is active; earlier ones are sealed (fully
+//! durable, never written again, read through memory maps). Open reads the
+//! active segment only (R18), and recovery follows docs/format.md's table.
+//!
+//! Promises kept: P1–P8 (see the engine's crate docs).
+//!
+//! The fsync protocol:
+//! 1. `append` encodes the batch (all frames but the last flagged "batch
+//!    continues") and writes it with one positional write at the end of the
+//!    active segment, then publishes the new length to readers.
+//! 2. `sync(Data)` calls `fdatasync` on the active segment, then writes the
+//!    new durable length into the older commit slot (no second fsync: the
+//!    next fsync carries it, and any slot that lands early is still true).
+//! 3. Rolling: fsync the full segment, write its sparse index (not synced;
+//!    it is rebuildable), create the next segment (preamble written and
+//!    fsynced, then the directory fsynced), and only then append to it.
+//! 4. Any failed write or fsync poisons the backend: every later write or
+//!    sync fails until reopen, and no fsync is retried.
+
+mod index;
+mod layout;
+mod recovery;
+mod segment;
+
+#[cfg(test)]
+mod tests;
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, PoisonError, RwLock};
+
+use async_trait::async_trait;
+use spool_engine::{
+    Backend, Capabilities, CodecKind, Durability, Error, NewRecord, OpenMode, PayloadRule,
+    ReadRange, Record, Result, Seq, SeqRange, Vfs, VfsLock, frame,
+};
+
+pub use recovery::RecoveryReport;
+pub use segment::ReadMode;
+
+use layout::{CommitSlot, FRAMES_START, index_name, path_in};
+use segment::Segment;
+
+/// What recovery does with damage before the durable point.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum RecoveryMode {
+    /// Refuse to open with `Corrupt { object, offset }`. Default.
+    #[default]
+    Strict,
+    /// Cut the log at the last complete batch before the damage, saving the
+    /// cut bytes to `<segment>.cut-<offset>` first.
+    Salvage,
+}
+
+/// Configuration of a segmented log.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SegmentedConfig {
+    /// A segment rolls when the next batch would take it past this size (a
+    /// batch larger than a segment gets a segment of its own). Bounds what
+    /// open has to scan after a crash. Default: 32 MiB.
+    pub segment_bytes: u64,
+    /// Largest payload accepted, and the bound frame decoding enforces.
+    /// Default: 8 MiB.
+    pub max_record_bytes: usize,
+    /// How sealed segments are read. Default: `Mmap`.
+    pub read_mode: ReadMode,
+    /// What to do with damage before the durable point. Default: `Strict`.
+    pub recovery: RecoveryMode,
+}
+
+impl Default for SegmentedConfig {
+    fn default() -> Self {
+        SegmentedConfig {
+            segment_bytes: 32 << 20,
+            max_record_bytes: 8 << 20,
+            read_mode: ReadMode::Mmap,
+            recovery: RecoveryMode::Strict,
+        }
+    }
+}
+
+impl SegmentedConfig {
+    /// Checks the bounds.
+    pub fn validate(&self) -> Result<()> {
+        if self.segment_bytes < FRAMES_START + frame::HEADER_LEN as u64 {
+            return Err(Error::InvalidConfig {
+                field: "segment_bytes",
+                reason: format!(
+                    "must be at least {}",
+                    FRAMES_START + frame::HEADER_LEN as u64
+                ),
+            });
+        }
+        if self.max_record_bytes == 0 || self.max_record_bytes > frame::PAYLOAD_MAX_BYTES {
+            return Err(Error::InvalidConfig {
+                field: "max_record_bytes",
+                reason: format!("must be within 1..={}", frame::PAYLOAD_MAX_BYTES),
+            });
+        }
+        Ok(())
+    }
+}
+
+/// A log stored as segment files in one directory.
+#[derive(Clone, Debug)]
+pub struct SegmentedBackend {
+    inner: Arc<Inner>,
+}
+
+#[derive(Debug)]
+struct Inner {
+    vfs: Arc<dyn Vfs>,
+    dir: PathBuf,
+    config: SegmentedConfig,
+    segments: RwLock<Vec<Arc<Segment>>>,
+    writer: tokio::sync::Mutex<WriterState>,
+    next_seq: AtomicU64,
+    durable_seq: AtomicU64,
+    closed: AtomicBool,
+    poisoned: Mutex<Option<Error>>,
+    lock: Mutex<Option<Box<dyn VfsLock>>>,
+    report: RecoveryReport,
+}
+
+#[derive(Debug)]
+struct WriterState {
+    active: Arc<Segment>,
+    write_len: u64,
+    next_seq: Seq,
+    synced_len: u64,
+    slot_generation: u64,
+    buf: Vec<u8>,
+}
+
+/// The name of the lock file in a log directory.
+pub const LOCK_FILE: &str = "LOCK";
+
+impl SegmentedBackend {
+    /// Opens (creating if needed) the log in `dir` as its one writer,
+    /// recovering it after a crash. Does blocking I/O: from async code, call
+    /// it inside `spawn_blocking` if the log may be large.
+    pub fn open(
+        vfs: Arc<dyn Vfs>,
+        dir: impl Into<PathBuf>,
+        config: SegmentedConfig,
+    ) -> Result<SegmentedBackend> {
+        config.validate()?;
+        let dir = dir.into();
+        vfs.create_dir_all(&dir)
+            .map_err(|e| Error::io("create log directory", e))?;
+        let lock_path = dir.join(LOCK_FILE);
+        let lock = vfs.lock(&lock_path).map_err(|e| {
+            if e.kind() == std::io::ErrorKind::WouldBlock {
+                Error::Locked {
+                    object: lock_path.display().to_string(),
+                }
+            } else {
+                Error::io("lock log", e)
+            }
+        })?;
+        let recovered = recovery::recover(vfs.as_ref(), &dir, &config)?;
+        let active = recovered
+            .segments
+            .last()
+            .cloned()
+            .ok_or_else(|| Error::Io {
+                op: "recover",
+                source: Arc::new(std::io::Error::other("no active segment")),
+            })?;
+        let next = recovered.next_seq;
+        Ok(SegmentedBackend {
+            inner: Arc::new(Inner {
+                writer: tokio::sync::Mutex::new(WriterState {
+                    active,
+                    write_len: recovered.write_len,
+                    next_seq: next,
+                    synced_len: recovered.write_len,
+                    slot_generation: recovered.slot_generation,
+                    buf: Vec::new(),
+                }),
+                segments: RwLock::new(recovered.segments),
+                next_seq: AtomicU64::new(next.0),
+                // Recovery synced everything it kept.
+                durable_seq: AtomicU64::new(next.0),
+                closed: AtomicBool::new(false),
+                poisoned: Mutex::new(None),
+                lock: Mutex::new(Some(lock)),
+                report: recovered.report,
+                vfs,
+                dir,
+                config,
+            }),
+        })
+    }
+
+    /// What recovery did when this log was opened.
+    #[must_use]
+    pub fn recovery_report(&self) -> &RecoveryReport {
+        &self.inner.report
+    }
+
+    /// The log's directory.
+    #[must_use]
+    pub fn dir(&self) -> &Path {
+        &self.inner.dir
+    }
+
+    /// Number of segment files.
+    #[must_use]
+    pub fn segment_count(&self) -> usize {
+        self.segments().len()
+    }
+
+    fn segments(&self) -> Vec<Arc<Segment>> {
+        self.inner
+            .segments
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+
+    fn check_writable(&self) -> Result<()> {
+        if self.inner.closed.load(Ordering::Acquire) {
+            return Err(Error::Closed);
+        }
+        match &*self
+            .inner
+            .poisoned
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+        {
+            Some(cause) => Err(Error::Poisoned {
+                cause: cause.to_string(),
+            }),
+            None => Ok(()),
+        }
+    }
+
+    /// Records the first failure; every later write or sync fails (P7).
+    fn poison(&self, error: Error) -> Error {
+        let mut slot = self
+            .inner
+            .poisoned
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        if slot.is_none() {
+            *slot = Some(error.clone());
+        }
+        error
+    }
+
+    /// fdatasync off the async worker threads.
+    async fn sync_segment(segment: &Arc<Segment>) -> Result<()> {
+        let segment = Arc::clone(segment);
+        tokio::task::spawn_blocking(move || segment.file.sync_data())
+            .await
+            .map_err(|e| Error::io("sync segment", std::io::Error::other(e.to_string())))?
+            .map_err(|e| Error::io("sync segment", e))
+    }
+
+    /// Makes everything written durable and records it in a commit slot.
+    async fn sync_locked(&self, w: &mut WriterState) -> Result<()> {
+        if w.synced_len == w.write_len {
+            return Ok(());
+        }
+        Self::sync_segment(&w.active)
+            .await
+            .map_err(|e| self.poison(e))?;
+        w.synced_len = w.write_len;
+        self.inner
+            .durable_seq
+            .store(w.next_seq.0, Ordering::Release);
+        w.slot_generation += 1;
+        let slot = CommitSlot {
+            generation: w.slot_generation,
+            durable_len: w.write_len,
+            end_seq: w.next_seq,
+        };
+        w.active
+            .file
+            .write_all_at(&slot.encode(), CommitSlot::offset_for(w.slot_generation))
+            .map_err(|e| self.poison(Error::io("write commit slot", e)))
+    }
+
+    /// Seals the active segment and starts the next one (protocol step 3).
+    async fn roll(&self, w: &mut WriterState) -> Result<()> {
+        self.sync_locked(w).await?;
+        let old = Arc::clone(&w.active);
+        let entries = old.index_snapshot();
+        // Best effort: the index is rebuildable and checked before use.
+        let _ = write_index(
+            self.inner.vfs.as_ref(),
+            &self.inner.dir,
+            old.base,
+            w.write_len,
+            &entries,
+        );
+        let next = recovery::create_segment(self.inner.vfs.as_ref(), &self.inner.dir, w.next_seq)
+            .map_err(|e| self.poison(e))?;
+        old.seal();
+        let next = Arc::new(next);
+        self.inner
+            .segments
+            .write()
+            .unwrap_or_else(PoisonError::into_inner)
+            .push(Arc::clone(&next));
+        w.active = next;
+        w.write_len = FRAMES_START;
+        w.synced_len = FRAMES_START;
+        w.slot_generation = 0;
+        Ok(())
+    }
+
+    /// Loads (or rebuilds) the index of a sealed segment before reading it.
+    fn ensure_index(&self, segment: &Segment) -> Result<()> {
+        if segment.index_is_complete() {
+            return Ok(());
+        }
+        let len = segment.published_len();
+        let path = path_in(&self.inner.dir, &index_name(segment.base));
+        if let Some(entries) = index::load(self.inner.vfs.as_ref(), &path, segment.base, len) {
+            segment.install_index(entries);
+            return Ok(());
+        }
+        let scan = segment.scan(
+            self.inner.config.read_mode,
+            FRAMES_START,
+            segment.base,
+            len,
+            self.inner.config.max_record_bytes,
+        )?;
+        if let Some((offset, kind)) = scan.damage {
+            return Err(segment.corrupt(offset, kind));
+        }
+        if scan.batch_end_seq != segment.end_seq() {
+            return Err(segment.corrupt(
+                scan.batch_end,
+                spool_engine::CorruptKind::SeqMismatch {
+                    expected: segment.end_seq(),
+                    found: scan.batch_end_seq,
+                },
+            ));
+        }
+        let _ = write_index(
+            self.inner.vfs.as_ref(),
+            &self.inner.dir,
+            segment.base,
+            len,
+            &scan.index,
+        );
+        segment.install_index(scan.index);
+        Ok(())
+    }
+}
+
+fn write_index(
+    vfs: &dyn Vfs,
+    dir: &Path,
+    base: Seq,
+    len: u64,
+    entries: &[(u64, u64)],
+) -> std::io::Result<()> {
+    let name = index_name(base);
+    let tmp = path_in(dir, &format!("{name}.tmp"));
+    let file = vfs.open(&tmp, OpenMode::Create)?;
+    file.set_len(0)?;
+    file.write_all_at(&index::encode(base, len, entries), 0)?;
+    drop(file);
+    vfs.rename(&tmp, &path_in(dir, &name))
+}
+
+#[async_trait]
+impl Backend for SegmentedBackend {
+    fn capabilities(&self) -> Capabilities {
+        Capabilities {
+            payload: PayloadRule::Any,
+            persists_timestamps: true,
+            max_record_bytes: self.inner.config.max_record_bytes,
+        }
+    }
+
+    async fn append(&self, expected_next: Seq, records: &[NewRecord]) -> Result<SeqRange> {
+        self.check_writable()?;
+        let mut w = self.inner.writer.lock().await;
+        self.check_writable()?;
+        if expected_next != w.next_seq {
+            return Err(Error::Conflict {
+                expected: expected_next,
+                actual: w.next_seq,
+            });
+        }
+        let start = w.next_seq;
+        if records.is_empty() {
+            return Ok(SeqRange { start, end: start });
+        }
+        let max = self.inner.config.max_record_bytes;
+        if let Some(r) = records.iter().find(|r| r.payload.len() > max) {
+            return Err(Error::RecordTooLarge {
+                len: r.payload.len(),
+                max,
+            });
+        }
+        let batch_bytes: u64 = records
+            .iter()
+            .map(|r| frame::encoded_len(r.payload.len()) as u64)
+            .sum();
+        if w.write_len > FRAMES_START && w.write_len + batch_bytes > self.inner.config.segment_bytes
+        {
+            self.roll(&mut w).await?;
+        }
+        let mut buf = std::mem::take(&mut w.buf);
+        buf.clear();
+        let mut offsets = Vec::with_capacity(records.len());
+        let last = records.len() - 1;
+        for (i, record) in records.iter().enumerate() {
+            let seq = Seq(start.0 + i as u64);
+            offsets.push((seq.0, w.write_len + buf.len() as u64));
+            frame::encode_into(
+                &mut buf,
+                &frame::Frame {
+                    seq,
+                    timestamp_ms: record.timestamp_ms,
+                    codec: CodecKind::Raw,
+                    batch_continues: i < last,
+                    payload: &record.payload,
+                },
+            )?;
+        }
+        let written = w.active.file.write_all_at(&buf, w.write_len);
+        let len = buf.len() as u64;
+        w.buf = buf;
+        written.map_err(|e| self.poison(Error::io("append", e)))?;
+        w.write_len += len;
+        w.next_seq = Seq(start.0 + records.len() as u64);
+        w.active.publish(&offsets, w.write_len, w.next_seq);
+        self.inner.next_seq.store(w.next_seq.0, Ordering::Release);
+        Ok(SeqRange {
+            start,
+            end: w.next_seq,
+        })
+    }
+
+    async fn read(&self, range: ReadRange) -> Result<Vec<Record>> {
+        if self.inner.closed.load(Ordering::Acquire) {
+            return Err(Error::Closed);
+        }
+        let segments = self.segments();
+        let mut out: Vec<Record> = Vec::new();
+        let mut from = range.from;
+        let mut bytes = 0usize;
+        let first = segments
+            .partition_point(|s| s.base <= from)
+            .saturating_sub(1);
+        for segment in segments.iter().skip(first) {
+            if from >= range.to
+                || out.len() >= range.max_records
+                || (!out.is_empty() && bytes >= range.max_bytes)
+            {
+                break;
+            }
+            if segment.end_seq() <= from {
+                continue;
+            }
+            if segment.is_sealed() {
+                self.ensure_index(segment)?;
+            }
+            let got = segment.read(
+                self.inner.config.read_mode,
+                (from, range.to),
+                range.max_records - out.len(),
+                range.max_bytes.saturating_sub(bytes),
+                self.inner.config.max_record_bytes,
+            )?;
+            bytes += got.iter().map(|r| r.payload.len()).sum::<usize>();
+            if let Some(last) = got.last() {
+                from = Seq(last.seq.0 + 1);
+            }
+            let done = from < segment.end_seq();
+            out.extend(got);
+            if done {
+                break;
+            }
+        }
+        Ok(out)
+    }
+
+    async fn sync(&self, level: Durability) -> Result<Seq> {
+        self.check_writable()?;
+        if level.needs_sync() {
+            let mut w = self.inner.writer.lock().await;
+            self.check_writable()?;
+            self.sync_locked(&mut w).await?;
+        }
+        Ok(self.durable_seq())
+    }
+
+    fn start_seq(&self) -> Seq {
+        self.segments().first().map_or(Seq::ZERO, |s| s.base)
+    }
+
+    fn next_seq(&self) -> Seq {
+        Seq(self.inner.next_seq.load(Ordering::Acquire))
+    }
+
+    fn durable_seq(&self) -> Seq {
+        Seq(self.inner.durable_seq.load(Ordering::Acquire))
+    }
+
+    async fn close(&self) -> Result<()> {
+        if self.inner.closed.load(Ordering::Acquire) {
+            return Err(Error::Closed);
+        }
+        let mut w = self.inner.writer.lock().await;
+        if self.inner.closed.swap(true, Ordering::AcqRel) {
+            return Err(Error::Closed);
+        }
+        // A clean close leaves everything durable, so the next open has
+        // nothing to recover; a poisoned log reports why instead.
+        let poisoned = self
+            .inner
+            .poisoned
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone();
+        let result = match poisoned {
+            Some(cause) => Err(Error::Poisoned {
+                cause: cause.to_string(),
+            }),
+            None => self.sync_locked(&mut w).await,
+        };
+        self.inner
+            .lock
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take();
+        result
+    }
+}

@@ -1,0 +1,306 @@
+//! Opening a segmented log after whatever happened to it: find the segments,
+//! repair a torn roll, scan the active (last) segment only, and apply the
+//! recovery decision table of docs/format.md, which [`decide`] mirrors as one
+//! `match`.
+//!
+//! Recovery is idempotent: every step either changes nothing or moves the
+//! files toward the state the next open would also reach (a truncation is
+//! redone, a torn roll removed again), so a crash during recovery is just
+//! another crash (F11).
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use spool_engine::{Clock as _, CorruptKind, Error, OpenMode, Result, Seq, SystemClock, Vfs};
+
+use super::layout::{
+    CommitSlot, FRAMES_START, HeaderProblem, SLOT_LEN, SLOT_OFFSETS, SegmentHeader,
+    parse_segment_name, path_in, segment_name,
+};
+use super::segment::{ReadMode, Scan, Segment};
+use super::{RecoveryMode, SegmentedConfig};
+
+/// What recovery did, for operators and tests.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct RecoveryReport {
+    /// Bytes of the active segment read to recover it (sealed segments are
+    /// never read at open).
+    pub scanned_bytes: u64,
+    /// Bytes cut from the end of the active segment (a torn tail, or salvage).
+    pub truncated_bytes: u64,
+    /// A segment whose creation never completed was removed.
+    pub removed_torn_segment: bool,
+    /// Where salvage saved the bytes it cut, if it cut any.
+    pub salvaged_to: Option<PathBuf>,
+}
+
+/// The outcome of scanning the active segment.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum Verdict {
+    /// Every byte is a valid frame of a complete batch.
+    Clean,
+    /// Damage after the durable point: cut back to the last complete batch.
+    TornTail { cut: u64 },
+    /// Damage before the durable point, strict mode: refuse to open.
+    Corrupt { offset: u64, kind: CorruptKind },
+    /// Damage before the durable point, salvage mode: save and cut.
+    Salvage { cut: u64 },
+}
+
+/// The recovery decision table (docs/format.md), as one `match`.
+pub(crate) fn decide(scan: &Scan, len: u64, durable_len: u64, mode: RecoveryMode) -> Verdict {
+    // Bytes that were durable and are gone count as damage where they end.
+    let lost = (len < durable_len).then_some((
+        len,
+        CorruptKind::Truncated {
+            needed: durable_len,
+            available: len,
+        },
+    ));
+    match (scan.damage.or(lost), mode) {
+        (None, _) => Verdict::Clean,
+        (Some((offset, _)), _) if offset >= durable_len => Verdict::TornTail {
+            cut: scan.batch_end,
+        },
+        (Some((offset, kind)), RecoveryMode::Strict) => Verdict::Corrupt { offset, kind },
+        (Some(_), RecoveryMode::Salvage) => Verdict::Salvage {
+            cut: scan.batch_end,
+        },
+    }
+}
+
+/// The state of a log after recovery.
+pub(crate) struct Recovered {
+    pub(crate) segments: Vec<Arc<Segment>>,
+    pub(crate) write_len: u64,
+    pub(crate) next_seq: Seq,
+    pub(crate) slot_generation: u64,
+    pub(crate) report: RecoveryReport,
+}
+
+/// Creates an empty segment at `base` durably: preamble written and synced,
+/// then the directory entry.
+pub(crate) fn create_segment(vfs: &dyn Vfs, dir: &Path, base: Seq) -> Result<Segment> {
+    let name = segment_name(base);
+    let path = path_in(dir, &name);
+    let file = vfs
+        .open(&path, OpenMode::CreateNew)
+        .map_err(|e| Error::io("create segment", e))?;
+    let preamble = SegmentHeader {
+        base,
+        created_ms: SystemClock.now_ms(),
+    }
+    .encode_preamble();
+    file.write_all_at(&preamble, 0)
+        .map_err(|e| Error::io("write segment header", e))?;
+    file.sync_data()
+        .map_err(|e| Error::io("sync segment header", e))?;
+    vfs.sync_dir(dir)
+        .map_err(|e| Error::io("sync log directory", e))?;
+    Ok(Segment::new(base, name, file, FRAMES_START, base, false))
+}
+
+/// Opens and recovers the log in `dir` (which the caller holds the lock of).
+pub(crate) fn recover(vfs: &dyn Vfs, dir: &Path, config: &SegmentedConfig) -> Result<Recovered> {
+    let mut report = RecoveryReport::default();
+    let listed = vfs
+        .list(dir)
+        .map_err(|e| Error::io("list log directory", e))?;
+    let mut bases: Vec<Seq> = listed
+        .iter()
+        .filter_map(|n| parse_segment_name(n))
+        .collect();
+    bases.sort_unstable();
+
+    let (active, len) = open_active(vfs, dir, &mut bases, &mut report)?;
+    let slot = best_slot(&active, len)?;
+    let durable_len = slot.map_or(FRAMES_START, |s| s.durable_len);
+    let slot_generation = slot.map_or(0, |s| s.generation);
+    let scan = active.scan(
+        ReadMode::Pread,
+        FRAMES_START,
+        active.base,
+        len,
+        config.max_record_bytes,
+    )?;
+    report.scanned_bytes += len.saturating_sub(FRAMES_START);
+    let cut = match decide(&scan, len, durable_len, config.recovery) {
+        Verdict::Clean => len,
+        Verdict::TornTail { cut } => cut,
+        Verdict::Corrupt { offset, kind } => {
+            return Err(Error::Corrupt {
+                object: active.name.clone(),
+                offset,
+                kind,
+            });
+        }
+        Verdict::Salvage { cut } => {
+            report.salvaged_to = Some(save_cut(vfs, dir, &active, cut, len)?);
+            cut
+        }
+    };
+    if cut < len {
+        // Before any reader exists, so nothing can have this range mapped.
+        active
+            .file
+            .set_len(cut)
+            .map_err(|e| Error::io("truncate torn tail", e))?;
+        report.truncated_bytes = len - cut;
+    }
+    // Whatever survived is made durable now, so the next crash starts here.
+    active
+        .file
+        .sync_data()
+        .map_err(|e| Error::io("sync recovered segment", e))?;
+    active.install_index(scan.index.clone());
+    active.publish(&[], cut, scan.batch_end_seq);
+
+    let mut segments = open_sealed(vfs, dir, &bases)?;
+    segments.push(Arc::new(active));
+    Ok(Recovered {
+        segments,
+        write_len: cut,
+        next_seq: scan.batch_end_seq,
+        slot_generation,
+        report,
+    })
+}
+
+/// Opens the last segment as the active one. A last segment whose preamble
+/// never became durable is a roll that did not finish and holds no records:
+/// it is removed and the one before it becomes active again.
+fn open_active(
+    vfs: &dyn Vfs,
+    dir: &Path,
+    bases: &mut Vec<Seq>,
+    report: &mut RecoveryReport,
+) -> Result<(Segment, u64)> {
+    // The last segment is the active one; a last segment whose preamble never
+    // became durable is a roll that did not finish, and holds no records.
+    loop {
+        let Some(&base) = bases.last() else {
+            let segment = create_segment(vfs, dir, Seq::ZERO)?;
+            bases.push(Seq::ZERO);
+            return Ok((segment, FRAMES_START));
+        };
+        let name = segment_name(base);
+        let path = path_in(dir, &name);
+        let file = vfs
+            .open(&path, OpenMode::ReadWrite)
+            .map_err(|e| Error::io("open segment", e))?;
+        let len = file.len().map_err(|e| Error::io("size segment", e))?;
+        let mut preamble = vec![0u8; usize::try_from(len.min(FRAMES_START)).unwrap_or(0)];
+        file.read_exact_at(&mut preamble, 0)
+            .map_err(|e| Error::io("read segment header", e))?;
+        report.scanned_bytes += preamble.len() as u64;
+        match SegmentHeader::decode(&preamble) {
+            Ok(h) if h.base == base => {
+                // The header landed but the slot sectors did not: restore
+                // them (empty) so frames start where they always do.
+                let len = if len < FRAMES_START {
+                    file.set_len(FRAMES_START)
+                        .map_err(|e| Error::io("restore segment preamble", e))?;
+                    FRAMES_START
+                } else {
+                    len
+                };
+                return Ok((Segment::new(base, name, file, len, base, false), len));
+            }
+            Ok(h) => {
+                return Err(Error::Corrupt {
+                    object: name,
+                    offset: 8,
+                    kind: CorruptKind::BadField {
+                        field: "base seq",
+                        value: h.base.0,
+                    },
+                });
+            }
+            Err(HeaderProblem::Version(found)) => {
+                return Err(Error::UnsupportedVersion {
+                    what: "segment",
+                    found,
+                    supported: 1,
+                });
+            }
+            Err(HeaderProblem::Damaged(_)) if len <= FRAMES_START => {
+                drop(file);
+                vfs.remove(&path)
+                    .map_err(|e| Error::io("remove torn segment", e))?;
+                vfs.sync_dir(dir)
+                    .map_err(|e| Error::io("sync log directory", e))?;
+                report.removed_torn_segment = true;
+                bases.pop();
+            }
+            Err(HeaderProblem::Damaged(kind)) => {
+                return Err(Error::Corrupt {
+                    object: name,
+                    offset: 0,
+                    kind,
+                });
+            }
+        }
+    }
+}
+
+/// Opens every segment but the last as sealed, without reading them (R18).
+fn open_sealed(vfs: &dyn Vfs, dir: &Path, bases: &[Seq]) -> Result<Vec<Arc<Segment>>> {
+    let mut segments = Vec::with_capacity(bases.len());
+    for pair in bases.windows(2) {
+        let name = segment_name(pair[0]);
+        let file = vfs
+            .open(&path_in(dir, &name), OpenMode::Read)
+            .map_err(|e| Error::io("open sealed segment", e))?;
+        // Only the size: sealed segments are not read at open (R18).
+        let len = file
+            .len()
+            .map_err(|e| Error::io("size sealed segment", e))?;
+        segments.push(Arc::new(Segment::new(
+            pair[0], name, file, len, pair[1], true,
+        )));
+    }
+    Ok(segments)
+}
+
+/// The valid commit slot with the highest generation, if any.
+fn best_slot(segment: &Segment, len: u64) -> Result<Option<CommitSlot>> {
+    let mut best: Option<CommitSlot> = None;
+    for offset in SLOT_OFFSETS {
+        if offset + SLOT_LEN as u64 > len {
+            continue;
+        }
+        let mut bytes = [0u8; SLOT_LEN];
+        segment
+            .file
+            .read_exact_at(&mut bytes, offset)
+            .map_err(|e| Error::io("read commit slot", e))?;
+        if let Some(slot) = CommitSlot::decode(&bytes)
+            && best.is_none_or(|b| slot.generation > b.generation)
+        {
+            best = Some(slot);
+        }
+    }
+    Ok(best)
+}
+
+/// Salvage never loses bytes silently: what it cuts goes to a side file first.
+fn save_cut(vfs: &dyn Vfs, dir: &Path, segment: &Segment, cut: u64, len: u64) -> Result<PathBuf> {
+    let path = path_in(dir, &format!("{}.cut-{cut}", segment.name));
+    let mut bytes = vec![0u8; usize::try_from(len - cut).unwrap_or(0)];
+    segment
+        .file
+        .read_exact_at(&mut bytes, cut)
+        .map_err(|e| Error::io("read salvaged bytes", e))?;
+    let side = vfs
+        .open(&path, OpenMode::Create)
+        .map_err(|e| Error::io("create salvage file", e))?;
+    side.set_len(0)
+        .map_err(|e| Error::io("write salvage file", e))?;
+    side.write_all_at(&bytes, 0)
+        .map_err(|e| Error::io("write salvage file", e))?;
+    side.sync_data()
+        .map_err(|e| Error::io("sync salvage file", e))?;
+    vfs.sync_dir(dir)
+        .map_err(|e| Error::io("sync log directory", e))?;
+    Ok(path)
+}

@@ -1,0 +1,275 @@
+//! Segmented backend unit tests: round trips across rolls in both read modes,
+//! reopen, torn tails, the writer lock, index rebuilds, strict vs salvage
+//! recovery, and what open reads.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use bytes::Bytes;
+use spool_engine::{Backend, Durability, Error, NewRecord, ReadRange, Seq, Vfs};
+
+use super::*;
+use crate::sim::SimFs;
+
+fn small(read_mode: ReadMode) -> SegmentedConfig {
+    SegmentedConfig {
+        segment_bytes: 4096,
+        read_mode,
+        ..SegmentedConfig::default()
+    }
+}
+
+fn rec(i: u64) -> NewRecord {
+    let len = usize::try_from(i % 300).unwrap();
+    NewRecord {
+        timestamp_ms: i64::try_from(i).unwrap(),
+        payload: Bytes::from(vec![u8::try_from(i % 251).unwrap(); len]),
+    }
+}
+
+async fn append_n(b: &SegmentedBackend, from: u64, n: u64, per_batch: u64) {
+    let mut i = from;
+    while i < from + n {
+        let batch: Vec<NewRecord> = (i..(i + per_batch).min(from + n)).map(rec).collect();
+        let got = b.append(Seq(i), &batch).await.unwrap();
+        assert_eq!(got.start, Seq(i));
+        i = got.end.0;
+    }
+}
+
+async fn read_all(b: &SegmentedBackend) -> Vec<spool_engine::Record> {
+    b.read(ReadRange {
+        from: Seq(0),
+        to: Seq(u64::MAX),
+        max_records: usize::MAX,
+        max_bytes: usize::MAX,
+    })
+    .await
+    .unwrap()
+}
+
+fn check_records(records: &[spool_engine::Record], n: u64) {
+    assert_eq!(records.len() as u64, n);
+    for (i, r) in records.iter().enumerate() {
+        let want = rec(i as u64);
+        assert_eq!(r.seq, Seq(i as u64));
+        assert_eq!(r.payload, want.payload, "payload of {i}");
+        assert_eq!(r.timestamp_ms, want.timestamp_ms);
+    }
+}
+
+fn sim() -> (Arc<SimFs>, Arc<dyn Vfs>) {
+    let fs = Arc::new(SimFs::new(7));
+    let vfs: Arc<dyn Vfs> = fs.clone();
+    (fs, vfs)
+}
+
+#[tokio::test]
+async fn round_trips_across_many_segments_in_both_read_modes() {
+    for mode in [ReadMode::Mmap, ReadMode::Pread] {
+        let dir = tempfile::tempdir().unwrap();
+        let vfs: Arc<dyn Vfs> = Arc::new(crate::StdFs);
+        let b = SegmentedBackend::open(vfs.clone(), dir.path(), small(mode)).unwrap();
+        append_n(&b, 0, 500, 7).await;
+        assert!(b.segment_count() > 10, "rolled {} times", b.segment_count());
+        check_records(&read_all(&b).await, 500);
+        // Reads starting mid-segment, bounded by records and bytes.
+        let page = b
+            .read(ReadRange {
+                from: Seq(123),
+                to: Seq(200),
+                max_records: 10,
+                max_bytes: usize::MAX,
+            })
+            .await
+            .unwrap();
+        assert_eq!(
+            page.iter().map(|r| r.seq.0).collect::<Vec<_>>(),
+            (123..133).collect::<Vec<_>>()
+        );
+        let one = b
+            .read(ReadRange {
+                from: Seq(299),
+                to: Seq(400),
+                max_records: 100,
+                max_bytes: 1,
+            })
+            .await
+            .unwrap();
+        assert_eq!(one.len(), 1);
+        b.close().await.unwrap();
+
+        let again = SegmentedBackend::open(vfs, dir.path(), small(mode)).unwrap();
+        assert_eq!(again.next_seq(), Seq(500));
+        assert_eq!(again.recovery_report().truncated_bytes, 0);
+        check_records(&read_all(&again).await, 500);
+        append_n(&again, 500, 20, 3).await;
+        check_records(&read_all(&again).await, 520);
+    }
+}
+
+#[tokio::test]
+async fn a_second_writer_is_locked_out_until_the_first_closes() {
+    let (_, vfs) = sim();
+    let first = SegmentedBackend::open(vfs.clone(), "/log", small(ReadMode::Mmap)).unwrap();
+    let err = SegmentedBackend::open(vfs.clone(), "/log", small(ReadMode::Mmap)).unwrap_err();
+    assert!(matches!(err, Error::Locked { .. }), "{err:?}");
+    first.close().await.unwrap();
+    SegmentedBackend::open(vfs, "/log", small(ReadMode::Mmap)).unwrap();
+}
+
+#[tokio::test]
+async fn synced_records_survive_every_crash_and_the_rest_is_a_prefix() {
+    for seed in 0..150 {
+        let (fs, vfs) = sim();
+        let b = SegmentedBackend::open(vfs.clone(), "/log", small(ReadMode::Mmap)).unwrap();
+        append_n(&b, 0, 40, 4).await;
+        b.sync(Durability::Data).await.unwrap();
+        append_n(&b, 40, 30, 5).await; // unsynced
+        fs.crash(seed);
+        let again = SegmentedBackend::open(vfs, "/log", small(ReadMode::Mmap))
+            .unwrap_or_else(|e| panic!("seed {seed}: {e}"));
+        let n = again.next_seq().0;
+        assert!((40..=70).contains(&n), "seed {seed}: {n}");
+        // Batches of 5 after the durable 40 are whole or absent.
+        assert_eq!((n - 40) % 5, 0, "seed {seed}: torn batch kept");
+        check_records(&read_all(&again).await, n);
+    }
+}
+
+#[tokio::test]
+async fn a_missing_or_damaged_index_is_rebuilt() {
+    let (fs, vfs) = sim();
+    let b = SegmentedBackend::open(vfs.clone(), "/log", small(ReadMode::Pread)).unwrap();
+    append_n(&b, 0, 200, 10).await;
+    b.close().await.unwrap();
+    let idx: Vec<_> = vfs
+        .list(Path::new("/log"))
+        .unwrap()
+        .into_iter()
+        .filter(|p| p.to_string_lossy().ends_with(".idx"))
+        .collect();
+    assert!(idx.len() > 2);
+    vfs.remove(&Path::new("/log").join(&idx[0])).unwrap();
+    fs.flip_bit(&Path::new("/log").join(&idx[1]), 100).unwrap();
+    let again = SegmentedBackend::open(vfs.clone(), "/log", small(ReadMode::Pread)).unwrap();
+    check_records(&read_all(&again).await, 200);
+    assert!(
+        vfs.list(Path::new("/log")).unwrap().contains(&idx[0]),
+        "rebuilt index written back"
+    );
+}
+
+#[tokio::test]
+async fn damage_before_the_durable_point_is_corrupt_unless_salvaging() {
+    let (fs, vfs) = sim();
+    let b = SegmentedBackend::open(vfs.clone(), "/log", SegmentedConfig::default()).unwrap();
+    append_n(&b, 0, 30, 3).await;
+    b.sync(Durability::Data).await.unwrap();
+    append_n(&b, 30, 3, 3).await;
+    b.close().await.unwrap(); // durable through seq 33
+    let seg = Path::new("/log/00000000000000000000.seg");
+    // A bit in the payload of the 4th frame (seq 3, 3 payload bytes), well
+    // before the durable end.
+    let frame3 = FRAMES_START
+        + (0..3)
+            .map(|i| frame::encoded_len(usize::try_from(i % 300).unwrap()) as u64)
+            .sum::<u64>();
+    fs.flip_bit(seg, (frame3 + 33) * 8).unwrap();
+    let err = SegmentedBackend::open(vfs.clone(), "/log", SegmentedConfig::default()).unwrap_err();
+    match err {
+        Error::Corrupt { object, offset, .. } => {
+            assert_eq!(object, "00000000000000000000.seg");
+            assert_eq!(offset, frame3);
+        }
+        other => panic!("{other:?}"),
+    }
+    let salvage = SegmentedConfig {
+        recovery: RecoveryMode::Salvage,
+        ..SegmentedConfig::default()
+    };
+    let saved = SegmentedBackend::open(vfs.clone(), "/log", salvage).unwrap();
+    // Cut back to the batch boundary before the damage: seqs 0..3 remain.
+    assert_eq!(saved.next_seq(), Seq(3));
+    let side = saved.recovery_report().salvaged_to.clone().unwrap();
+    let cut = vfs.open(&side, OpenMode::Read).unwrap().len().unwrap();
+    assert!(cut > 0, "the cut bytes were kept in {}", side.display());
+}
+
+#[tokio::test]
+async fn open_reads_only_the_active_segment() {
+    let (fs, vfs) = sim();
+    let b = SegmentedBackend::open(vfs.clone(), "/log", small(ReadMode::Mmap)).unwrap();
+    append_n(&b, 0, 2_000, 10).await;
+    b.close().await.unwrap();
+    let active_len = {
+        let names = vfs.list(Path::new("/log")).unwrap();
+        let last = names
+            .iter()
+            .rfind(|n| n.to_string_lossy().ends_with(".seg"))
+            .unwrap()
+            .clone();
+        vfs.open(&Path::new("/log").join(last), OpenMode::Read)
+            .unwrap()
+            .len()
+            .unwrap()
+    };
+    let before = fs.bytes_read();
+    let again = SegmentedBackend::open(vfs, "/log", small(ReadMode::Mmap)).unwrap();
+    let read = fs.bytes_read() - before;
+    assert!(again.segment_count() > 50);
+    assert!(
+        read <= active_len + 2 * layout::SLOT_LEN as u64,
+        "open read {read} bytes; active segment has {active_len}"
+    );
+    assert_eq!(again.recovery_report().scanned_bytes, active_len);
+}
+
+#[tokio::test]
+async fn a_roll_that_never_finished_is_undone() {
+    let (fs, vfs) = sim();
+    let b = SegmentedBackend::open(vfs.clone(), "/log", small(ReadMode::Mmap)).unwrap();
+    append_n(&b, 0, 30, 5).await;
+    b.close().await.unwrap();
+    // A next segment whose preamble never landed: a few zero bytes.
+    let torn = vfs
+        .open(
+            Path::new("/log/00000000000000000030.seg"),
+            OpenMode::CreateNew,
+        )
+        .unwrap();
+    torn.write_all_at(&[0u8; 100], 0).unwrap();
+    drop(torn);
+    let _ = fs;
+    let again = SegmentedBackend::open(vfs.clone(), "/log", small(ReadMode::Mmap)).unwrap();
+    assert!(again.recovery_report().removed_torn_segment);
+    assert_eq!(again.next_seq(), Seq(30));
+    append_n(&again, 30, 10, 5).await;
+    check_records(&read_all(&again).await, 40);
+}
+
+#[tokio::test]
+async fn failed_writes_and_syncs_poison_until_reopen() {
+    let (fs, vfs) = sim();
+    let b = SegmentedBackend::open(vfs.clone(), "/log", small(ReadMode::Mmap)).unwrap();
+    append_n(&b, 0, 5, 5).await;
+    fs.fail_after(0, crate::sim::Fault::Eio, crate::sim::FaultMode::Once);
+    assert!(matches!(
+        b.sync(Durability::Data).await,
+        Err(Error::Io { .. })
+    ));
+    // Never retried: the next sync fails too, though the disk works again.
+    assert!(matches!(
+        b.sync(Durability::Data).await,
+        Err(Error::Poisoned { .. })
+    ));
+    assert!(matches!(
+        b.append(Seq(5), &[rec(5)]).await,
+        Err(Error::Poisoned { .. })
+    ));
+    // Reads still work.
+    check_records(&read_all(&b).await, 5);
+    assert!(matches!(b.close().await, Err(Error::Poisoned { .. })));
+    let again = SegmentedBackend::open(vfs, "/log", small(ReadMode::Mmap)).unwrap();
+    assert_eq!(again.next_seq(), Seq(5));
+}
