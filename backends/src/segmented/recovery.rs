@@ -147,11 +147,26 @@ pub(crate) fn recover(vfs: &dyn Vfs, dir: &Path, config: &SegmentedConfig) -> Re
             .map_err(|e| Error::io("truncate torn tail", e))?;
         report.truncated_bytes = len - cut;
     }
-    // Whatever survived is made durable now, so the next crash starts here.
+    // Whatever survived is made durable now, and a commit slot says so: a
+    // later flip in these bytes is corruption, not a torn tail to cut.
     active
         .file
         .sync_data()
         .map_err(|e| Error::io("sync recovered segment", e))?;
+    let slot_generation = slot_generation + 1;
+    let slot = CommitSlot {
+        generation: slot_generation,
+        durable_len: cut,
+        end_seq: scan.batch_end_seq,
+    };
+    active
+        .file
+        .write_all_at(&slot.encode(), CommitSlot::offset_for(slot_generation))
+        .map_err(|e| Error::io("write commit slot", e))?;
+    active
+        .file
+        .sync_data()
+        .map_err(|e| Error::io("sync commit slot", e))?;
     active.install_index(scan.index.clone());
     active.publish(&[], cut, scan.batch_end_seq);
 

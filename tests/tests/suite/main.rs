@@ -8,6 +8,7 @@
 
 mod cancel;
 mod conformance;
+mod crash;
 mod errors;
 mod group_commit;
 mod poison;
