@@ -10,6 +10,7 @@ mod cancel;
 mod conformance;
 mod crash;
 mod errors;
+mod faults;
 mod group_commit;
 mod poison;
 mod tail;
