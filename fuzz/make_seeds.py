@@ -35,6 +35,25 @@ write('frame_decode', 'zero_tail', one + bytes(40))
 flipped = bytearray(one); flipped[40] ^= 0x10
 write('frame_decode', 'bit_flip', bytes(flipped))
 
+def segment(base, frames, slot_len=None):
+    head = bytes([0xD3, ord('S'), ord('S'), ord('G')]) + struct.pack('<IQqI', 1, base, 1_700_000_000_000, 0)
+    head += struct.pack('<I', zlib.crc32(head) & 0xFFFFFFFF)
+    out = bytearray(1536)
+    out[:32] = head
+    body = b''.join(frames)
+    if slot_len is not None:
+        slot = struct.pack('<QQQI', 1, slot_len, base + len(frames), 0)
+        slot += struct.pack('<I', zlib.crc32(slot) & 0xFFFFFFFF)
+        out[512:544] = slot
+    return bytes(out) + body
+
+frames = [frame(i, i, 0, bytes([i]) * (i * 7)) for i in range(6)]
+write('segment_recover', 'six_frames', segment(0, frames))
+write('segment_recover', 'six_frames_durable', segment(0, frames, 1536 + sum(map(len, frames))))
+write('segment_recover', 'torn_tail', segment(0, frames)[:-5])
+write('segment_recover', 'header_only', segment(0, [])[:32])
+write('segment_recover', 'zero_fill', segment(0, frames[:2]) + bytes(200))
+
 write('cursor_decode', 'forward', cursor(0x1234_5678_9abc_def0, 0, 5, 0))
 write('cursor_decode', 'backward_hint', cursor(1, 1, 2**64 - 1, 4096))
 write('cursor_decode', 'other_version', 'v2.' + cursor(1, 0, 0, 0)[3:])
