@@ -9,6 +9,7 @@
 // Test support: a failed expectation is a test failure, so panicking is the point.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::missing_panics_doc)]
 
+pub mod child;
 pub mod conformance;
 pub mod faulty;
 pub mod model;

@@ -13,6 +13,7 @@ mod errors;
 mod faults;
 mod group_commit;
 mod poison;
+mod process;
 mod tail;
 mod typed;
 

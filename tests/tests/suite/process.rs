@@ -1,0 +1,145 @@
+//! Goal: promises P2, P3, P6 and P8 with real processes and real deaths
+//! (RELIABILITY.md R8, R10). Method: a child writer reports acknowledged seqs
+//! through a pipe and is SIGKILLed after a random delay, 1,000 times; several
+//! children race to open one log as its writer.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use spool_backends::{SegmentedBackend, SegmentedConfig, SimRng, StdFs};
+use spool_engine::{Backend, ReadRange, Seq};
+use spool_tests::child::{BATCH, record};
+
+const CHILD: &str = env!("CARGO_BIN_EXE_spool-test-child");
+
+fn config() -> SegmentedConfig {
+    SegmentedConfig {
+        segment_bytes: 64 * 1024,
+        ..SegmentedConfig::default()
+    }
+}
+
+#[test]
+fn r8_acknowledged_records_survive_a_thousand_kill_9s() {
+    let dir = tempfile::tempdir().unwrap();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let mut rng = SimRng::new(0x00DE_AD00);
+    let kills = 1_000;
+    let mut killed_while_writing = 0;
+    for round in 0..kills {
+        let mut child = Command::new(CHILD)
+            .args(["write", dir.path().to_str().unwrap()])
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let stdout = child.stdout.take().unwrap();
+        // Kill after a random delay: before, during or long after recovery.
+        std::thread::sleep(Duration::from_micros(rng.below(15_000)));
+        child.kill().unwrap();
+        child.wait().unwrap();
+        let acked = BufReader::new(stdout)
+            .lines()
+            .map_while(Result::ok)
+            .filter_map(|l| l.parse::<u64>().ok())
+            .max()
+            .unwrap_or(0);
+        let log = SegmentedBackend::open(Arc::new(StdFs), dir.path(), config())
+            .unwrap_or_else(|e| panic!("round {round}: open after kill -9: {e}"));
+        let n = log.next_seq().0;
+        assert!(
+            n >= acked,
+            "round {round}: {n} records, {acked} acknowledged"
+        );
+        if acked > 0 {
+            killed_while_writing += 1;
+        }
+        assert_eq!(n % BATCH, 0, "round {round}: a torn batch survived");
+        // Every record is the one written (checked fully every 50 rounds).
+        if round % 50 == 0 || round == kills - 1 {
+            let records = runtime
+                .block_on(log.read(ReadRange {
+                    from: Seq(0),
+                    to: Seq(n),
+                    max_records: usize::MAX,
+                    max_bytes: usize::MAX,
+                }))
+                .unwrap();
+            assert_eq!(records.len() as u64, n);
+            for r in &records {
+                assert_eq!(
+                    r.payload,
+                    record(r.seq.0).payload,
+                    "round {round}: seq {}",
+                    r.seq
+                );
+            }
+        }
+    }
+    println!("{killed_while_writing} of {kills} kills landed while the child was appending");
+    assert!(
+        killed_while_writing > kills / 4,
+        "too few kills hit a writing child: {killed_while_writing}"
+    );
+}
+
+#[test]
+fn r10_exactly_one_of_racing_processes_becomes_the_writer() {
+    for trial in 0..20 {
+        let dir = tempfile::tempdir().unwrap();
+        let children: Vec<_> = (0..6)
+            .map(|_| {
+                Command::new(CHILD)
+                    .args(["lock", dir.path().to_str().unwrap(), "300"])
+                    .stdout(Stdio::piped())
+                    .spawn()
+                    .unwrap()
+            })
+            .collect();
+        let outputs: Vec<String> = children
+            .into_iter()
+            .map(|c| String::from_utf8(c.wait_with_output().unwrap().stdout).unwrap())
+            .collect();
+        let writers = outputs.iter().filter(|o| o.trim() == "writer").count();
+        let locked = outputs.iter().filter(|o| o.trim() == "locked").count();
+        // Children that start after the writer has let go may become writers
+        // in turn; at any moment there is at most one, and at least one won.
+        assert!(writers >= 1, "trial {trial}: {outputs:?}");
+        assert_eq!(writers + locked, 6, "trial {trial}: {outputs:?}");
+    }
+}
+
+#[test]
+fn r10_the_lock_of_a_killed_writer_is_free_at_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut holder = Command::new(CHILD)
+        .args(["lock", dir.path().to_str().unwrap(), "60000"])
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(holder.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    assert_eq!(line.trim(), "writer");
+    let err = SegmentedBackend::open(Arc::new(StdFs), dir.path(), config()).unwrap_err();
+    assert!(matches!(err, spool_engine::Error::Locked { .. }), "{err:?}");
+    holder.kill().unwrap();
+    holder.wait().unwrap();
+    let started = Instant::now();
+    loop {
+        match SegmentedBackend::open(Arc::new(StdFs), dir.path(), config()) {
+            Ok(_) => break,
+            Err(spool_engine::Error::Locked { .. })
+                if started.elapsed() < Duration::from_secs(1) =>
+            {
+                std::thread::sleep(Duration::from_millis(5));
+            }
+            Err(e) => panic!("lock not released within 1 s of SIGKILL: {e}"),
+        }
+    }
+}
