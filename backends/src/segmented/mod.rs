@@ -216,6 +216,53 @@ impl SegmentedBackend {
         self.segments().len()
     }
 
+    /// Retention: removes every sealed segment whose records all lie below
+    /// `seq`, oldest first, and returns the log's new first seq. Segments are
+    /// unlinked, never shrunk, so readers holding mapped records keep them
+    /// (R11); each removal is made durable before the next, so a crash can
+    /// only bring back a contiguous run of the oldest ones.
+    pub async fn truncate_before(&self, seq: Seq) -> Result<Seq> {
+        self.check_writable()?;
+        // The writer lock keeps rolls (which add segments) out meanwhile.
+        let _writer = self.inner.writer.lock().await;
+        loop {
+            let oldest = {
+                let segments = self
+                    .inner
+                    .segments
+                    .read()
+                    .unwrap_or_else(PoisonError::into_inner);
+                match segments.first() {
+                    Some(s) if segments.len() > 1 && s.is_sealed() && s.end_seq() <= seq => {
+                        Arc::clone(s)
+                    }
+                    _ => break,
+                }
+            };
+            let vfs = self.inner.vfs.as_ref();
+            let dir = &self.inner.dir;
+            // The index first: a crash in between leaves a segment without
+            // an index (rebuilt on read), never an index without a segment
+            // that matters.
+            match vfs.remove(&path_in(dir, &index_name(oldest.base))) {
+                Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                    return Err(self.poison(Error::io("remove index", e)));
+                }
+                _ => {}
+            }
+            vfs.remove(&path_in(dir, &oldest.name))
+                .map_err(|e| self.poison(Error::io("remove segment", e)))?;
+            vfs.sync_dir(dir)
+                .map_err(|e| self.poison(Error::io("sync log directory", e)))?;
+            self.inner
+                .segments
+                .write()
+                .unwrap_or_else(PoisonError::into_inner)
+                .remove(0);
+        }
+        Ok(self.start_seq())
+    }
+
     fn segments(&self) -> Vec<Arc<Segment>> {
         self.inner
             .segments

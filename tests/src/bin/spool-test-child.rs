@@ -5,6 +5,9 @@
 //! seq after each one, until killed.
 //! `spool-test-child lock DIR MILLIS`: tries to open DIR as writer; prints
 //! `writer` (and holds the lock MILLIS ms) or `locked`.
+//! `spool-test-child sigbus DIR`: writes a log, reads a record of a sealed
+//! (mapped) segment, then truncates that segment *as an outside process
+//! would* and touches the record: the documented outcome is death by SIGBUS.
 
 #![forbid(unsafe_code)]
 #![allow(clippy::print_stdout, clippy::unwrap_used, clippy::expect_used)]
@@ -14,7 +17,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use spool_backends::{SegmentedBackend, SegmentedConfig, StdFs};
-use spool_engine::{Backend, Error, NewRecord};
+use spool_engine::{Backend, Error, NewRecord, ReadRange, Seq};
 use spool_tests::child::{BATCH, record};
 
 fn main() {
@@ -52,6 +55,39 @@ fn main() {
                 Err(Error::Locked { .. }) => println!("locked"),
                 Err(e) => println!("error {e}"),
             }
+        }
+        Some("sigbus") => {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap();
+            let log = SegmentedBackend::open(Arc::new(StdFs), &args[2], config).expect("open");
+            runtime.block_on(async {
+                let mut next = log.next_seq();
+                while next.0 < 2_000 {
+                    let batch: Vec<NewRecord> = (next.0..next.0 + BATCH).map(record).collect();
+                    next = log.append(next, &batch).await.expect("append").end;
+                }
+                let held = log
+                    .read(ReadRange {
+                        from: Seq(1),
+                        to: Seq(2),
+                        max_records: 1,
+                        max_bytes: usize::MAX,
+                    })
+                    .await
+                    .expect("read");
+                let segment = std::path::Path::new(&args[2]).join("00000000000000000000.seg");
+                // What no one may do to a live log: shrink a sealed segment.
+                std::fs::OpenOptions::new()
+                    .write(true)
+                    .open(segment)
+                    .unwrap()
+                    .set_len(0)
+                    .unwrap();
+                let sum: u64 = held[0].payload.iter().map(|b| u64::from(*b)).sum();
+                println!("survived {sum}");
+            });
         }
         _ => {
             eprintln!("usage: spool-test-child write DIR | lock DIR MILLIS");

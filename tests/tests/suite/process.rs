@@ -143,3 +143,20 @@ fn r10_the_lock_of_a_killed_writer_is_free_at_once() {
         }
     }
 }
+
+#[test]
+fn r11_an_outside_truncation_of_a_mapped_segment_is_sigbus_as_documented() {
+    use std::os::unix::process::ExitStatusExt;
+    let dir = tempfile::tempdir().unwrap();
+    let out = Command::new(CHILD)
+        .args(["sigbus", dir.path().to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.signal(),
+        Some(7),
+        "expected SIGBUS; status {:?}, stdout {}",
+        out.status,
+        String::from_utf8_lossy(&out.stdout)
+    );
+}
