@@ -11,6 +11,7 @@ mod conformance;
 mod crash;
 mod errors;
 mod faults;
+mod golden;
 mod group_commit;
 mod poison;
 mod process;
