@@ -9,6 +9,7 @@
 mod cancel;
 mod conformance;
 mod crash;
+mod enospc;
 mod errors;
 mod faults;
 mod golden;
