@@ -7,40 +7,11 @@
 
 #![forbid(unsafe_code)]
 
+pub mod raw;
+
 use bytes::Bytes;
 use serde::{Deserialize, Serialize};
-
-/// A small, fast, seeded generator (xorshift64*), so workloads are identical
-/// on every run and machine without pulling in a RNG crate.
-#[derive(Clone, Debug)]
-pub struct Rng(u64);
-
-impl Rng {
-    /// A generator from `seed` (0 is replaced by a fixed non-zero seed).
-    #[must_use]
-    pub fn new(seed: u64) -> Rng {
-        Rng(if seed == 0 {
-            0x9E37_79B9_7F4A_7C15
-        } else {
-            seed
-        })
-    }
-
-    /// The next 64 random bits.
-    pub fn next_u64(&mut self) -> u64 {
-        let mut x = self.0;
-        x ^= x >> 12;
-        x ^= x << 25;
-        x ^= x >> 27;
-        self.0 = x;
-        x.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
-
-    /// A number in `0..bound` (`bound` > 0).
-    pub fn below(&mut self, bound: u64) -> u64 {
-        self.next_u64() % bound.max(1)
-    }
-}
+use spool_backends::SimRng;
 
 /// The event each workload record carries, shaped like an agent transcript
 /// entry.
@@ -60,7 +31,7 @@ pub const SEED: u64 = 0x5900_1DEA;
 /// Builds `count` events of the mixed workload.
 #[must_use]
 pub fn mixed_events(count: usize, seed: u64) -> Vec<BenchEvent> {
-    let mut rng = Rng::new(seed);
+    let mut rng = SimRng::new(seed);
     (0..count)
         .map(|i| {
             let roll = rng.below(100);

@@ -1,0 +1,337 @@
+//! Criterion benches of the segmented backend through the public `Log` API,
+//! each next to the raw limit measured in the same run (`spool_benches::raw`:
+//! length + CRC frames through a `BufWriter`, pread/scan reads). Fixed-seed
+//! mixed workload; files under `BENCH_DIR` (default: the system temp dir).
+//! `SPOOL_BENCH_OPEN_MIB` sets the log size of the open-after-crash bench
+//! (default 1024).
+
+#![allow(clippy::unwrap_used, clippy::cast_possible_truncation, missing_docs)]
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_main};
+use spool_backends::{SegmentedBackend, SegmentedConfig, SimRng, StdFs};
+use spool_benches::raw::{self, RawLog};
+use spool_benches::{SEED, mixed_payloads};
+use spool_engine::{Backend, Direction, Durability, Log, LogConfig, LogId, NewRecord, Seq};
+
+const RECORDS: usize = 1_024;
+
+fn bench_dir() -> tempfile::TempDir {
+    match std::env::var_os("BENCH_DIR") {
+        Some(dir) => tempfile::tempdir_in(dir).unwrap(),
+        None => tempfile::tempdir().unwrap(),
+    }
+}
+
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap()
+}
+
+fn open_log(rt: &tokio::runtime::Runtime, dir: &tempfile::TempDir, durability: Durability) -> Log {
+    let _guard = rt.enter();
+    let backend = SegmentedBackend::open(
+        Arc::new(StdFs),
+        dir.path().join("log"),
+        SegmentedConfig::default(),
+    )
+    .unwrap();
+    Log::open(
+        LogId::new("bench").unwrap(),
+        Arc::new(backend),
+        LogConfig {
+            durability,
+            ..LogConfig::default()
+        },
+    )
+    .unwrap()
+}
+
+fn appends(c: &mut Criterion) {
+    let rt = runtime();
+    let payloads = mixed_payloads(RECORDS, SEED);
+    let mut group = c.benchmark_group("append_no_sync");
+    group.throughput(Throughput::Elements(RECORDS as u64));
+    for batch in [1usize, 64, 1024] {
+        group.bench_function(format!("raw_batch_{batch}"), |b| {
+            b.iter_batched(
+                || {
+                    let dir = bench_dir();
+                    let log = RawLog::create(&dir.path().join("raw")).unwrap();
+                    (dir, log)
+                },
+                |(dir, mut log)| {
+                    for chunk in payloads.chunks(batch) {
+                        for p in chunk {
+                            log.append(p).unwrap();
+                        }
+                        log.flush().unwrap();
+                    }
+                    (dir, log)
+                },
+                BatchSize::PerIteration,
+            );
+        });
+        group.bench_function(format!("spool_batch_{batch}"), |b| {
+            b.iter_batched(
+                || {
+                    let dir = bench_dir();
+                    let log = open_log(&rt, &dir, Durability::Buffered);
+                    (dir, log)
+                },
+                |(dir, log)| {
+                    rt.block_on(async {
+                        for chunk in payloads.chunks(batch) {
+                            log.append_batch(chunk.iter().cloned()).await.unwrap();
+                        }
+                    });
+                    (dir, log)
+                },
+                BatchSize::PerIteration,
+            );
+        });
+    }
+    group.finish();
+
+    let mut group = c.benchmark_group("append_fsync_per_batch_64");
+    group.sample_size(10);
+    group.throughput(Throughput::Elements(RECORDS as u64));
+    group.bench_function("raw", |b| {
+        b.iter_batched(
+            || {
+                let dir = bench_dir();
+                let log = RawLog::create(&dir.path().join("raw")).unwrap();
+                (dir, log)
+            },
+            |(dir, mut log)| {
+                for chunk in payloads.chunks(64) {
+                    for p in chunk {
+                        log.append(p).unwrap();
+                    }
+                    log.sync().unwrap();
+                }
+                (dir, log)
+            },
+            BatchSize::PerIteration,
+        );
+    });
+    group.bench_function("spool", |b| {
+        b.iter_batched(
+            || {
+                let dir = bench_dir();
+                let log = open_log(&rt, &dir, Durability::Data);
+                (dir, log)
+            },
+            |(dir, log)| {
+                rt.block_on(async {
+                    for chunk in payloads.chunks(64) {
+                        log.append_batch(chunk.iter().cloned()).await.unwrap();
+                    }
+                });
+                (dir, log)
+            },
+            BatchSize::PerIteration,
+        );
+    });
+    group.finish();
+}
+
+/// 16 tasks appending single records: spool's group commit against one raw
+/// write + fdatasync per record (Data), and against raw per-record flushes.
+fn group_commit(c: &mut Criterion) {
+    let rt = runtime();
+    let n = 256usize;
+    let payloads = mixed_payloads(n, SEED);
+    for (name, durability) in [
+        ("data", Durability::Data),
+        ("buffered", Durability::Buffered),
+    ] {
+        let mut group = c.benchmark_group(format!("16_tasks_single_appends_{name}"));
+        group.sample_size(10);
+        group.throughput(Throughput::Elements(n as u64));
+        group.bench_function("raw_per_record", |b| {
+            b.iter_batched(
+                || {
+                    let dir = bench_dir();
+                    let log = RawLog::create(&dir.path().join("raw")).unwrap();
+                    (dir, log)
+                },
+                |(dir, mut log)| {
+                    for p in &payloads {
+                        log.append(p).unwrap();
+                        if durability == Durability::Data {
+                            log.sync().unwrap();
+                        } else {
+                            log.flush().unwrap();
+                        }
+                    }
+                    (dir, log)
+                },
+                BatchSize::PerIteration,
+            );
+        });
+        group.bench_function("spool", |b| {
+            b.iter_batched(
+                || {
+                    let dir = bench_dir();
+                    let log = open_log(&rt, &dir, durability);
+                    (dir, log)
+                },
+                |(dir, log)| {
+                    rt.block_on(async {
+                        let tasks: Vec<_> = (0..16)
+                            .map(|t| {
+                                let log = log.clone();
+                                let mine: Vec<Bytes> =
+                                    payloads.iter().skip(t).step_by(16).cloned().collect();
+                                tokio::spawn(async move {
+                                    for p in mine {
+                                        log.append(p).await.unwrap();
+                                    }
+                                })
+                            })
+                            .collect();
+                        for t in tasks {
+                            t.await.unwrap();
+                        }
+                    });
+                    (dir, log)
+                },
+                BatchSize::PerIteration,
+            );
+        });
+        group.finish();
+    }
+}
+
+fn reads(c: &mut Criterion) {
+    let rt = runtime();
+    let n = 20_000usize;
+    let payloads = mixed_payloads(n, SEED);
+    let dir = bench_dir();
+    let raw_path = dir.path().join("raw");
+    let mut rawlog = RawLog::create(&raw_path).unwrap();
+    for p in &payloads {
+        rawlog.append(p).unwrap();
+    }
+    rawlog.sync().unwrap();
+    let raw_offsets = raw::offsets(&raw_path).unwrap();
+    let raw_file = std::fs::File::open(&raw_path).unwrap();
+    let log = open_log(&rt, &dir, Durability::Buffered);
+    rt.block_on(async {
+        for chunk in payloads.chunks(1024) {
+            log.append_batch(chunk.iter().cloned()).await.unwrap();
+        }
+        log.sync(Durability::Data).await.unwrap();
+    });
+
+    let mut group = c.benchmark_group("scan");
+    group.throughput(Throughput::Elements(n as u64));
+    group.bench_function("raw", |b| {
+        b.iter(|| assert_eq!(raw::scan(&raw_path).unwrap().len(), n));
+    });
+    group.bench_function("spool", |b| {
+        b.iter(|| {
+            rt.block_on(async {
+                let mut count = 0;
+                let mut cursor = Some(log.first_cursor());
+                while let Some(c) = cursor {
+                    let page = log.read_page(&c, 10_000).await.unwrap();
+                    count += page.records.len();
+                    cursor = page.next;
+                }
+                assert_eq!(count, n);
+            });
+        });
+    });
+    group.finish();
+
+    let mut group = c.benchmark_group("page_of_100_at_random_seq");
+    group.throughput(Throughput::Elements(100));
+    let mut rng = SimRng::new(SEED);
+    group.bench_function("raw", |b| {
+        b.iter(|| {
+            let at = rng.below((n - 100) as u64) as usize;
+            assert_eq!(
+                raw::read_at(&raw_file, raw_offsets[at], 100).unwrap().len(),
+                100
+            );
+        });
+    });
+    group.bench_function("spool", |b| {
+        b.iter(|| {
+            let at = rng.below((n - 100) as u64);
+            let cursor = log.cursor_at(Seq(at), Direction::Forward);
+            assert_eq!(
+                rt.block_on(log.read_page(&cursor, 100))
+                    .unwrap()
+                    .records
+                    .len(),
+                100
+            );
+        });
+    });
+    group.finish();
+}
+
+/// Open after a crash: a log of `SPOOL_BENCH_OPEN_MIB` MiB abandoned without
+/// close; each iteration opens it (recovering the active segment) and drops it.
+fn open_after_crash(c: &mut Criterion) {
+    let mib: u64 = std::env::var("SPOOL_BENCH_OPEN_MIB")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(1024);
+    let dir = bench_dir();
+    let path: PathBuf = dir.path().join("log");
+    let rt = runtime();
+    let payloads = mixed_payloads(4096, SEED);
+    rt.block_on(async {
+        let b = SegmentedBackend::open(Arc::new(StdFs), &path, SegmentedConfig::default()).unwrap();
+        let mut written = 0u64;
+        let mut next = Seq(0);
+        while written < mib << 20 {
+            let batch: Vec<NewRecord> = payloads
+                .iter()
+                .map(|p| NewRecord {
+                    timestamp_ms: 0,
+                    payload: p.clone(),
+                })
+                .collect();
+            written += batch
+                .iter()
+                .map(|r| r.payload.len() as u64 + 32)
+                .sum::<u64>();
+            next = b.append(next, &batch).await.unwrap().end;
+        }
+        // Abandoned without close: the next open recovers.
+    });
+    let mut group = c.benchmark_group("open_after_crash");
+    group.sample_size(10);
+    group.measurement_time(Duration::from_secs(5));
+    group.bench_function(format!("{mib}_MiB"), |b| {
+        b.iter_custom(|iters| {
+            let mut total = Duration::ZERO;
+            for _ in 0..iters {
+                let started = Instant::now();
+                let log =
+                    SegmentedBackend::open(Arc::new(StdFs), &path, SegmentedConfig::default())
+                        .unwrap();
+                total += started.elapsed();
+                assert!(log.next_seq().0 > 0);
+                drop(log);
+            }
+            total
+        });
+    });
+    group.finish();
+}
+
+criterion_group!(benches, appends, group_commit, reads, open_after_crash);
+criterion_main!(benches);
