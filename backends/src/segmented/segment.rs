@@ -111,8 +111,10 @@ impl Segment {
                 }
             }
         }
-        self.end_seq.store(end_seq.0, Ordering::Release);
+        // Length first, then end seq; readers load them in the opposite
+        // order, so whoever sees an end seq also sees the bytes behind it.
         self.published_len.store(len, Ordering::Release);
+        self.end_seq.store(end_seq.0, Ordering::Release);
     }
 
     pub(crate) fn index_snapshot(&self) -> Vec<(u64, u64)> {
@@ -193,8 +195,9 @@ impl Segment {
         max_bytes: usize,
         max_payload: usize,
     ) -> Result<Vec<Record>> {
-        let end = self.published_len();
+        // End seq before length (see `publish`).
         let to = range.1.min(self.end_seq());
+        let end = self.published_len();
         let (from, mut out) = (range.0, Vec::new());
         if from >= to {
             return Ok(out);
