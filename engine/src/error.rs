@@ -180,6 +180,14 @@ pub enum Error {
         object: String,
     },
 
+    /// The log was opened read-only (as a reader beside another process's
+    /// writer); it cannot append or sync.
+    #[error("{object} is open read-only; open it as the writer to append")]
+    ReadOnly {
+        /// The log's location.
+        object: String,
+    },
+
     /// The log (or backend) was closed.
     #[error("log is closed; open it again to continue")]
     Closed,

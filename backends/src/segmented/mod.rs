@@ -122,6 +122,7 @@ struct Inner {
     next_seq: AtomicU64,
     durable_seq: AtomicU64,
     closed: AtomicBool,
+    read_only: bool,
     poisoned: Mutex<Option<Error>>,
     lock: Mutex<Option<Box<dyn VfsLock>>>,
     report: RecoveryReport,
@@ -188,6 +189,7 @@ impl SegmentedBackend {
                 // Recovery synced everything it kept.
                 durable_seq: AtomicU64::new(next.0),
                 closed: AtomicBool::new(false),
+                read_only: false,
                 poisoned: Mutex::new(None),
                 lock: Mutex::new(Some(lock)),
                 report: recovered.report,
@@ -196,6 +198,109 @@ impl SegmentedBackend {
                 config,
             }),
         })
+    }
+
+    /// Opens the log in `dir` as a reader beside another process's writer:
+    /// no lock, nothing repaired or written. It sees the complete batches
+    /// written when it opened, and more after each [`refresh`](Self::refresh)
+    /// (what the writer has written, durable or not yet). The active segment
+    /// is read with pread only, so a writer's recovery that truncates it can
+    /// never fault this process; sealed segments are mapped.
+    pub fn open_read_only(
+        vfs: Arc<dyn Vfs>,
+        dir: impl Into<PathBuf>,
+        config: SegmentedConfig,
+    ) -> Result<SegmentedBackend> {
+        config.validate()?;
+        let dir = dir.into();
+        let mut bases = recovery::list_bases(vfs.as_ref(), &dir)?;
+        let active = loop {
+            let Some(&base) = bases.last() else {
+                return Err(Error::io(
+                    "open log read-only",
+                    std::io::Error::new(
+                        std::io::ErrorKind::NotFound,
+                        format!("no segments in {}", dir.display()),
+                    ),
+                ));
+            };
+            match recovery::observe_segment(vfs.as_ref(), &dir, base)? {
+                Some(segment) => break segment,
+                // A roll in flight: its predecessor is still the end.
+                None => {
+                    bases.pop();
+                }
+            }
+        };
+        recovery::follow(&active, config.max_record_bytes)?;
+        let mut segments = recovery::open_sealed(vfs.as_ref(), &dir, &bases)?;
+        let active = Arc::new(active);
+        segments.push(Arc::clone(&active));
+        let next = active.end_seq();
+        Ok(SegmentedBackend {
+            inner: Arc::new(Inner {
+                writer: tokio::sync::Mutex::new(WriterState {
+                    write_len: active.published_len(),
+                    synced_len: active.published_len(),
+                    active,
+                    next_seq: next,
+                    slot_generation: 0,
+                    buf: Vec::new(),
+                }),
+                segments: RwLock::new(segments),
+                next_seq: AtomicU64::new(next.0),
+                durable_seq: AtomicU64::new(0),
+                closed: AtomicBool::new(false),
+                read_only: true,
+                poisoned: Mutex::new(None),
+                lock: Mutex::new(None),
+                report: RecoveryReport::default(),
+                vfs,
+                dir,
+                config,
+            }),
+        })
+    }
+
+    /// For a read-only log: picks up what the writer appended since (new
+    /// frames, rolled and new segments) and returns the new next seq. A
+    /// writer's log returns its next seq unchanged.
+    pub async fn refresh(&self) -> Result<Seq> {
+        if !self.inner.read_only {
+            return Ok(self.next_seq());
+        }
+        let _guard = self.inner.writer.lock().await;
+        let vfs = self.inner.vfs.as_ref();
+        let max = self.inner.config.max_record_bytes;
+        let segments = self.segments();
+        let Some(current) = segments.last() else {
+            return Ok(self.next_seq());
+        };
+        recovery::follow(current, max)?;
+        let newer: Vec<Seq> = recovery::list_bases(vfs, &self.inner.dir)?
+            .into_iter()
+            .filter(|b| *b > current.base)
+            .collect();
+        for base in newer {
+            let Some(next) = recovery::observe_segment(vfs, &self.inner.dir, base)? else {
+                break;
+            };
+            // The writer rolled: what it wrote before the roll is all there is.
+            let last = self.segments().last().cloned();
+            if let Some(last) = last {
+                recovery::follow(&last, max)?;
+                last.seal();
+            }
+            recovery::follow(&next, max)?;
+            self.inner
+                .segments
+                .write()
+                .unwrap_or_else(PoisonError::into_inner)
+                .push(Arc::new(next));
+        }
+        let end = self.segments().last().map_or(Seq::ZERO, |s| s.end_seq());
+        self.inner.next_seq.store(end.0, Ordering::Release);
+        Ok(end)
     }
 
     /// What recovery did when this log was opened.
@@ -274,6 +379,11 @@ impl SegmentedBackend {
     fn check_writable(&self) -> Result<()> {
         if self.inner.closed.load(Ordering::Acquire) {
             return Err(Error::Closed);
+        }
+        if self.inner.read_only {
+            return Err(Error::ReadOnly {
+                object: self.inner.dir.display().to_string(),
+            });
         }
         match &*self
             .inner

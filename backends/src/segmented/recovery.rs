@@ -103,15 +103,7 @@ pub(crate) fn create_segment(vfs: &dyn Vfs, dir: &Path, base: Seq) -> Result<Seg
 /// Opens and recovers the log in `dir` (which the caller holds the lock of).
 pub(crate) fn recover(vfs: &dyn Vfs, dir: &Path, config: &SegmentedConfig) -> Result<Recovered> {
     let mut report = RecoveryReport::default();
-    let listed = vfs
-        .list(dir)
-        .map_err(|e| Error::io("list log directory", e))?;
-    let mut bases: Vec<Seq> = listed
-        .iter()
-        .filter_map(|n| parse_segment_name(n))
-        .collect();
-    bases.sort_unstable();
-
+    let mut bases = list_bases(vfs, dir)?;
     let (active, len) = open_active(vfs, dir, &mut bases, &mut report)?;
     let slot = best_slot(&active, len)?;
     let durable_len = slot.map_or(FRAMES_START, |s| s.durable_len);
@@ -259,7 +251,7 @@ fn open_active(
 }
 
 /// Opens every segment but the last as sealed, without reading them (R18).
-fn open_sealed(vfs: &dyn Vfs, dir: &Path, bases: &[Seq]) -> Result<Vec<Arc<Segment>>> {
+pub(crate) fn open_sealed(vfs: &dyn Vfs, dir: &Path, bases: &[Seq]) -> Result<Vec<Arc<Segment>>> {
     let mut segments = Vec::with_capacity(bases.len());
     for pair in bases.windows(2) {
         let name = segment_name(pair[0]);
@@ -278,7 +270,7 @@ fn open_sealed(vfs: &dyn Vfs, dir: &Path, bases: &[Seq]) -> Result<Vec<Arc<Segme
 }
 
 /// The valid commit slot with the highest generation, if any.
-fn best_slot(segment: &Segment, len: u64) -> Result<Option<CommitSlot>> {
+pub(crate) fn best_slot(segment: &Segment, len: u64) -> Result<Option<CommitSlot>> {
     let mut best: Option<CommitSlot> = None;
     for offset in SLOT_OFFSETS {
         if offset + SLOT_LEN as u64 > len {
@@ -318,4 +310,83 @@ fn save_cut(vfs: &dyn Vfs, dir: &Path, segment: &Segment, cut: u64, len: u64) ->
     vfs.sync_dir(dir)
         .map_err(|e| Error::io("sync log directory", e))?;
     Ok(path)
+}
+
+/// The segment bases in `dir`, ascending.
+pub(crate) fn list_bases(vfs: &dyn Vfs, dir: &Path) -> Result<Vec<Seq>> {
+    let listed = vfs
+        .list(dir)
+        .map_err(|e| Error::io("list log directory", e))?;
+    let mut bases: Vec<Seq> = listed
+        .iter()
+        .filter_map(|n| parse_segment_name(n))
+        .collect();
+    bases.sort_unstable();
+    Ok(bases)
+}
+
+/// Opens `base` read-only as the active segment of a log another process
+/// writes, or `None` if its preamble is not complete yet (a roll in flight).
+pub(crate) fn observe_segment(vfs: &dyn Vfs, dir: &Path, base: Seq) -> Result<Option<Segment>> {
+    let name = segment_name(base);
+    let file = vfs
+        .open(&path_in(dir, &name), OpenMode::Read)
+        .map_err(|e| Error::io("open segment", e))?;
+    let len = file.len().map_err(|e| Error::io("size segment", e))?;
+    let mut preamble = vec![0u8; usize::try_from(len.min(FRAMES_START)).unwrap_or(0)];
+    file.read_exact_at(&mut preamble, 0)
+        .map_err(|e| Error::io("read segment header", e))?;
+    match SegmentHeader::decode(&preamble) {
+        Ok(h) if h.base == base && len >= FRAMES_START => Ok(Some(Segment::new(
+            base,
+            name,
+            file,
+            FRAMES_START,
+            base,
+            false,
+        ))),
+        Ok(_) | Err(HeaderProblem::Damaged(_)) if len <= FRAMES_START => Ok(None),
+        Ok(h) => Err(Error::Corrupt {
+            object: name,
+            offset: 8,
+            kind: CorruptKind::BadField {
+                field: "base seq",
+                value: h.base.0,
+            },
+        }),
+        Err(HeaderProblem::Version(found)) => Err(Error::UnsupportedVersion {
+            what: "segment",
+            found,
+            supported: 1,
+        }),
+        Err(HeaderProblem::Damaged(kind)) => Err(Error::Corrupt {
+            object: name,
+            offset: 0,
+            kind,
+        }),
+    }
+}
+
+/// Publishes the complete batches a writer added to `segment` since it was
+/// last looked at. Damage before the segment's durable point is corruption;
+/// after it, it is the writer's write in flight, and reading stops there.
+pub(crate) fn follow(segment: &Segment, max_payload: usize) -> Result<()> {
+    let len = segment
+        .file
+        .len()
+        .map_err(|e| Error::io("size segment", e))?;
+    let from = segment.published_len();
+    if len <= from {
+        return Ok(());
+    }
+    let scan = segment.scan(ReadMode::Pread, from, segment.end_seq(), len, max_payload)?;
+    if let Some((offset, kind)) = scan.damage {
+        let durable = best_slot(segment, len)?.map_or(FRAMES_START, |s| s.durable_len);
+        if offset < durable {
+            return Err(segment.corrupt(offset, kind));
+        }
+    }
+    let entries: Vec<(u64, u64)> = scan.index.iter().copied().filter(|e| e.1 > from).collect();
+    segment.publish(&entries, scan.batch_end, scan.batch_end_seq);
+    Ok(())
 }

@@ -360,3 +360,54 @@ async fn readers_racing_the_writer_see_dense_verified_records_only() {
         r.await.unwrap();
     }
 }
+
+#[tokio::test]
+async fn a_read_only_reader_follows_the_writer_and_cannot_write() {
+    let (_, vfs) = sim();
+    let writer = SegmentedBackend::open(vfs.clone(), "/log", small(ReadMode::Mmap)).unwrap();
+    append_n(&writer, 0, 100, 4).await;
+    let reader =
+        SegmentedBackend::open_read_only(vfs.clone(), "/log", small(ReadMode::Mmap)).unwrap();
+    assert_eq!(reader.next_seq(), Seq(100));
+    check_records(&read_all(&reader).await, 100);
+    // The writer goes on, through several rolls.
+    append_n(&writer, 100, 200, 5).await;
+    assert_eq!(reader.next_seq(), Seq(100), "nothing new until refresh");
+    assert_eq!(reader.refresh().await.unwrap(), Seq(300));
+    check_records(&read_all(&reader).await, 300);
+    // Readers never write.
+    for err in [
+        reader.append(Seq(300), &[rec(300)]).await.unwrap_err(),
+        reader.sync(Durability::Data).await.unwrap_err(),
+        reader.truncate_before(Seq(10)).await.unwrap_err(),
+    ] {
+        assert!(matches!(err, Error::ReadOnly { .. }), "{err:?}");
+    }
+    // A reader takes no lock: the writer can close and reopen meanwhile.
+    writer.close().await.unwrap();
+    let writer = SegmentedBackend::open(vfs.clone(), "/log", small(ReadMode::Mmap)).unwrap();
+    append_n(&writer, 300, 10, 2).await;
+    assert_eq!(reader.refresh().await.unwrap(), Seq(310));
+    check_records(&read_all(&reader).await, 310);
+    reader.close().await.unwrap();
+}
+
+#[tokio::test]
+async fn a_read_only_reader_stops_at_a_batch_in_flight() {
+    let (_, vfs) = sim();
+    let writer = SegmentedBackend::open(vfs.clone(), "/log", SegmentedConfig::default()).unwrap();
+    append_n(&writer, 0, 12, 3).await;
+    // Half a batch lands (the writer's write is in flight): cut its last frame.
+    let seg = Path::new("/log/00000000000000000000.seg");
+    let f = vfs.open(seg, OpenMode::ReadWrite).unwrap();
+    let len = f.len().unwrap();
+    f.set_len(len - 10).unwrap();
+    drop(f);
+    let reader = SegmentedBackend::open_read_only(vfs, "/log", SegmentedConfig::default()).unwrap();
+    assert_eq!(
+        reader.next_seq(),
+        Seq(9),
+        "the torn batch 9..12 is not visible"
+    );
+    check_records(&read_all(&reader).await, 9);
+}
