@@ -54,6 +54,11 @@ write('segment_recover', 'torn_tail', segment(0, frames)[:-5])
 write('segment_recover', 'header_only', segment(0, [])[:32])
 write('segment_recover', 'zero_fill', segment(0, frames[:2]) + bytes(200))
 
+# ops: little-endian u16 choices; a workload of appends and syncs, then a crash.
+write('ops', 'appends_syncs_crash', b''.join(struct.pack('<H', c) for c in
+      [7, 40, 0, 2, 0, 3, 7, 0, 1, 9, 0, 5, 8, 0, 4, 0, 2, 1234, 5, 0]))
+write('ops', 'empty', b'')
+
 write('cursor_decode', 'forward', cursor(0x1234_5678_9abc_def0, 0, 5, 0))
 write('cursor_decode', 'backward_hint', cursor(1, 1, 2**64 - 1, 4096))
 write('cursor_decode', 'other_version', 'v2.' + cursor(1, 0, 0, 0)[3:])

@@ -13,3 +13,4 @@ pub mod child;
 pub mod conformance;
 pub mod faulty;
 pub mod model;
+pub mod simulation;

@@ -7,11 +7,9 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use bytes::Bytes;
-use spool_backends::{Fault, FaultMode, SegmentedBackend, SegmentedConfig, SimFs, SimRng};
-use spool_engine::{
-    Backend, Durability, Error, NewRecord, OpenMode, ReadRange, Record, Seq, Vfs, frame,
-};
+use spool_backends::{SegmentedBackend, SegmentedConfig, SimFs, SimRng};
+use spool_engine::{Backend, Error, NewRecord, OpenMode, ReadRange, Record, Seq, Vfs, frame};
+use spool_tests::simulation::{payload, simulate};
 
 const DIR: &str = "/log";
 
@@ -20,15 +18,6 @@ fn config() -> SegmentedConfig {
         segment_bytes: 2048,
         ..SegmentedConfig::default()
     }
-}
-
-fn payload(i: u64) -> Bytes {
-    let len = usize::try_from(i * 37 % 200).unwrap();
-    Bytes::from(
-        (0..len)
-            .map(|j| u8::try_from((i + j as u64) % 251).unwrap())
-            .collect::<Vec<_>>(),
-    )
 }
 
 fn record(i: u64) -> NewRecord {
@@ -246,79 +235,18 @@ fn r4_every_bit_flip_in_the_last_three_frames_is_detected() {
     }
 }
 
-/// One seeded crash simulation: a random workload of batches, syncs, closes
-/// and reopens, a crash at a random step (sometimes again during recovery),
-/// then the recovered log must be a prefix of what was appended holding
-/// everything that was synced.
-fn simulate(seed: u64) {
-    let mut rng = SimRng::new(seed);
-    let fs = Arc::new(SimFs::new(seed));
-    let vfs: Arc<dyn Vfs> = fs.clone();
-    let rt = runtime();
-    rt.block_on(async {
-        let mut b = open(&vfs).unwrap();
-        let mut appended = 0u64; // acknowledged by append
-        let mut synced = 0u64; // acknowledged by a successful Data sync
-        let mut batches = vec![0u64]; // batch boundaries
-        let steps = rng.below(60);
-        for _ in 0..steps {
-            match rng.below(10) {
-                0..=6 => {
-                    let n = 1 + rng.below(6);
-                    let batch: Vec<NewRecord> = (appended..appended + n).map(record).collect();
-                    b.append(Seq(appended), &batch).await.unwrap();
-                    appended += n;
-                    batches.push(appended);
-                }
-                7 | 8 => {
-                    b.sync(Durability::Data).await.unwrap();
-                    synced = appended;
-                }
-                _ => {
-                    b.close().await.unwrap();
-                    synced = appended;
-                    b = open(&vfs).unwrap();
-                }
-            }
-        }
-        drop(b);
-        fs.crash(rng.next_u64());
-        if rng.chance(1, 20) {
-            // Crash again while recovering: fail a mutation of the open
-            // partway through, then lose power once more.
-            fs.fail_after(rng.below(4), Fault::Eio, FaultMode::Persistent);
-            let _ = open(&vfs);
-            fs.crash(rng.next_u64());
-        }
-        let b = open(&vfs).unwrap_or_else(|e| panic!("seed {seed}: open after crash: {e}"));
-        let n = b.next_seq().0;
-        assert!(
-            n >= synced && n <= appended,
-            "seed {seed}: {n} records, synced {synced}, appended {appended}"
-        );
-        assert!(
-            batches.contains(&n),
-            "seed {seed}: recovered {n} cuts a batch ({batches:?})"
-        );
-        assert_prefix(&read_all(&b).await, n, &format!("seed {seed}"));
-        // Recovery is idempotent: opening again changes nothing.
-        drop(b);
-        let again = open(&vfs).unwrap();
-        assert_eq!(again.next_seq().0, n, "seed {seed}: second open");
-    });
-}
-
 #[test]
 fn r5a_seeded_crash_simulations() {
     if let Ok(seed) = std::env::var("SEED") {
         let seed = seed.parse().expect("SEED must be a number");
         println!("replaying SEED={seed}");
-        simulate(seed);
+        simulate(&mut SimRng::new(seed), &format!("seed {seed}"));
         return;
     }
     let start: u64 = 0x5EED_0000;
     for seed in start..start + 10_000 {
-        let outcome = std::panic::catch_unwind(|| simulate(seed));
+        let outcome =
+            std::panic::catch_unwind(|| simulate(&mut SimRng::new(seed), &format!("seed {seed}")));
         assert!(
             outcome.is_ok(),
             "crash simulation failed; replay with SEED={seed} cargo test -p spool-tests --test suite r5a"
