@@ -572,6 +572,8 @@ impl Backend for SegmentedBackend {
         }
         let mut buf = std::mem::take(&mut w.buf);
         buf.clear();
+        // One allocation for the whole batch, not one growth step per frame.
+        buf.reserve(usize::try_from(batch_bytes).unwrap_or(0));
         let mut offsets = Vec::with_capacity(records.len());
         let last = records.len() - 1;
         for (i, record) in records.iter().enumerate() {
