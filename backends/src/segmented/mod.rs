@@ -135,6 +135,9 @@ struct WriterState {
     next_seq: Seq,
     synced_len: u64,
     slot_generation: u64,
+    /// A commit slot was written after the last fsync (it lands with the
+    /// next one; `close` forces it).
+    slot_dirty: bool,
     buf: Vec<u8>,
 }
 
@@ -182,6 +185,7 @@ impl SegmentedBackend {
                     next_seq: next,
                     synced_len: recovered.write_len,
                     slot_generation: recovered.slot_generation,
+                    slot_dirty: false,
                     buf: Vec::new(),
                 }),
                 segments: RwLock::new(recovered.segments),
@@ -245,6 +249,7 @@ impl SegmentedBackend {
                     active,
                     next_seq: next,
                     slot_generation: 0,
+                    slot_dirty: false,
                     buf: Vec::new(),
                 }),
                 segments: RwLock::new(segments),
@@ -428,6 +433,7 @@ impl SegmentedBackend {
         Self::sync_segment(&w.active)
             .await
             .map_err(|e| self.poison(e))?;
+        w.slot_dirty = false;
         w.synced_len = w.write_len;
         self.inner
             .durable_seq
@@ -441,7 +447,9 @@ impl SegmentedBackend {
         w.active
             .file
             .write_all_at(&slot.encode(), CommitSlot::offset_for(w.slot_generation))
-            .map_err(|e| self.poison(Error::io("write commit slot", e)))
+            .map_err(|e| self.poison(Error::io("write commit slot", e)))?;
+        w.slot_dirty = true;
+        Ok(())
     }
 
     /// Seals the active segment and starts the next one (protocol step 3).
@@ -690,7 +698,15 @@ impl Backend for SegmentedBackend {
             Some(cause) => Err(Error::Poisoned {
                 cause: cause.to_string(),
             }),
-            None => self.sync_locked(&mut w).await,
+            None => match self.sync_locked(&mut w).await {
+                // The last slot must not be left to chance: a power loss
+                // after a clean close must not turn later bit rot in the
+                // last batch into a "torn tail" that recovery would cut.
+                Ok(()) if w.slot_dirty => Self::sync_segment(&w.active)
+                    .await
+                    .map_err(|e| self.poison(e)),
+                other => other,
+            },
         };
         self.inner
             .lock

@@ -105,9 +105,7 @@ pub(crate) fn recover(vfs: &dyn Vfs, dir: &Path, config: &SegmentedConfig) -> Re
     let mut report = RecoveryReport::default();
     let mut bases = list_bases(vfs, dir)?;
     let (active, len) = open_active(vfs, dir, &mut bases, &mut report)?;
-    let slot = best_slot(&active, len)?;
-    let durable_len = slot.map_or(FRAMES_START, |s| s.durable_len);
-    let slot_generation = slot.map_or(0, |s| s.generation);
+    let (durable_len, slot_generation) = durable_point(&active, len)?;
     let scan = active.scan(
         ReadMode::Pread,
         FRAMES_START,
@@ -269,9 +267,15 @@ pub(crate) fn open_sealed(vfs: &dyn Vfs, dir: &Path, bases: &[Seq]) -> Result<Ve
     Ok(segments)
 }
 
-/// The valid commit slot with the highest generation, if any.
-pub(crate) fn best_slot(segment: &Segment, len: u64) -> Result<Option<CommitSlot>> {
+/// The durable point of `segment` (of `len` bytes): `durable_len` of the
+/// valid commit slot with the highest generation, or 1536 when no slot was
+/// ever written. A slot that is neither valid nor empty is damage outside
+/// the media model (a slot sits in its own sector, written whole or not at
+/// all): then nothing is known to be torn, and the whole file counts as
+/// durable, so damage anywhere is reported rather than cut.
+pub(crate) fn durable_point(segment: &Segment, len: u64) -> Result<(u64, u64)> {
     let mut best: Option<CommitSlot> = None;
+    let mut damaged = false;
     for offset in SLOT_OFFSETS {
         if offset + SLOT_LEN as u64 > len {
             continue;
@@ -281,13 +285,19 @@ pub(crate) fn best_slot(segment: &Segment, len: u64) -> Result<Option<CommitSlot
             .file
             .read_exact_at(&mut bytes, offset)
             .map_err(|e| Error::io("read commit slot", e))?;
-        if let Some(slot) = CommitSlot::decode(&bytes)
-            && best.is_none_or(|b| slot.generation > b.generation)
-        {
-            best = Some(slot);
+        match CommitSlot::decode(&bytes) {
+            Some(slot) if best.is_none_or(|b| slot.generation > b.generation) => best = Some(slot),
+            Some(_) => {}
+            None => damaged |= bytes.iter().any(|b| *b != 0),
         }
     }
-    Ok(best)
+    let generation = best.map_or(0, |s| s.generation);
+    let durable = if damaged {
+        len.max(FRAMES_START)
+    } else {
+        best.map_or(FRAMES_START, |s| s.durable_len)
+    };
+    Ok((durable, generation))
 }
 
 /// Salvage never loses bytes silently: what it cuts goes to a side file first.
@@ -381,7 +391,7 @@ pub(crate) fn follow(segment: &Segment, max_payload: usize) -> Result<()> {
     }
     let scan = segment.scan(ReadMode::Pread, from, segment.end_seq(), len, max_payload)?;
     if let Some((offset, kind)) = scan.damage {
-        let durable = best_slot(segment, len)?.map_or(FRAMES_START, |s| s.durable_len);
+        let (durable, _) = durable_point(segment, len)?;
         if offset < durable {
             return Err(segment.corrupt(offset, kind));
         }
