@@ -389,3 +389,87 @@ fn r4_random_flips_and_bursts_anywhere_never_return_wrong_bytes() {
         "the flips must reach the frames"
     );
 }
+
+/// A directory for real-file tests: tmpfs (`/dev/shm`) when there is one.
+fn real_dir() -> tempfile::TempDir {
+    if Path::new("/dev/shm").is_dir()
+        && let Ok(dir) = tempfile::tempdir_in("/dev/shm")
+    {
+        return dir;
+    }
+    tempfile::tempdir().unwrap()
+}
+
+#[test]
+fn r2_on_real_files_a_cut_at_every_byte_recovers_the_whole_frames_before_it() {
+    use spool_backends::StdFs;
+    let rt = runtime();
+    // The same abandoned log as on SimFs, written once through StdFs.
+    let origin = real_dir();
+    rt.block_on(async {
+        let b = SegmentedBackend::open(Arc::new(StdFs), origin.path(), config()).unwrap();
+        for i in 0..43 {
+            b.append(Seq(i), &[record(i)]).await.unwrap();
+        }
+    });
+    let mut files: Vec<(std::ffi::OsString, Vec<u8>)> = std::fs::read_dir(origin.path())
+        .unwrap()
+        .map(|e| {
+            let e = e.unwrap();
+            (e.file_name(), std::fs::read(e.path()).unwrap())
+        })
+        .filter(|(name, _)| name != "LOCK")
+        .collect();
+    files.sort();
+    let (active, active_bytes) = files
+        .iter()
+        .rfind(|(n, _)| n.to_string_lossy().ends_with(".seg"))
+        .cloned()
+        .unwrap();
+    let base: u64 = active
+        .to_string_lossy()
+        .trim_end_matches(".seg")
+        .parse()
+        .unwrap();
+    let mut offsets = vec![1536u64];
+    for i in base..43 {
+        offsets.push(offsets.last().unwrap() + frame::encoded_len(payload(i).len()) as u64);
+    }
+    assert_eq!(*offsets.last().unwrap(), active_bytes.len() as u64);
+    for cut in 0..=active_bytes.len() as u64 {
+        let dir = real_dir();
+        for (name, bytes) in &files {
+            std::fs::write(dir.path().join(name), bytes).unwrap();
+        }
+        std::fs::OpenOptions::new()
+            .write(true)
+            .open(dir.path().join(&active))
+            .unwrap()
+            .set_len(cut)
+            .unwrap();
+        let expected = base
+            + if cut < 1536 {
+                0
+            } else {
+                whole_frames(&offsets, cut)
+            };
+        rt.block_on(async {
+            let b = SegmentedBackend::open(Arc::new(StdFs), dir.path(), config())
+                .unwrap_or_else(|e| panic!("cut {cut}: {e}"));
+            assert_eq!(b.next_seq(), Seq(expected), "cut at {cut}");
+            assert_prefix(
+                &read_all(&b).await,
+                expected,
+                &format!("real file, cut {cut}"),
+            );
+            b.append(Seq(expected), &[record(expected)]).await.unwrap();
+            b.close().await.unwrap();
+            let again = SegmentedBackend::open(Arc::new(StdFs), dir.path(), config()).unwrap();
+            assert_prefix(
+                &read_all(&again).await,
+                expected + 1,
+                &format!("real file, cut {cut}, reopened"),
+            );
+        });
+    }
+}
