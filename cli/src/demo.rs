@@ -7,7 +7,9 @@ use std::time::Instant;
 use clap::Args;
 use futures::StreamExt;
 use serde::{Deserialize, Serialize};
-use spool_backends::MemoryBackend;
+use std::path::PathBuf;
+
+use spool_backends::{SegmentedBackend, SegmentedConfig, StdFs};
 use spool_engine::{Error, Json, Log, LogConfig, LogId, Seq, TypedLog};
 
 /// Options of `spool demo`.
@@ -25,6 +27,9 @@ pub(crate) struct DemoArgs {
     /// Print a JSON summary instead of prose.
     #[arg(long)]
     json: bool,
+    /// Keep the log in this directory (default: a temporary one, removed after).
+    #[arg(long)]
+    dir: Option<PathBuf>,
 }
 
 /// Why the demo failed.
@@ -81,13 +86,29 @@ struct Summary {
     next_cursor: Option<String>,
     newest_page: Vec<String>,
     conflict: String,
+    reopened_events: u64,
+    segments: usize,
+    dir: Option<String>,
 }
 
 pub(crate) async fn run(args: &DemoArgs) -> Result<(), DemoError> {
     let writers = args.writers.max(1);
+    // The embedded default: spool's own segmented format on local disk.
+    let scratch = match &args.dir {
+        Some(_) => None,
+        None => {
+            Some(tempfile::tempdir().map_err(|e| Error::io("create a temporary directory", e))?)
+        }
+    };
+    let dir = args
+        .dir
+        .clone()
+        .or_else(|| scratch.as_ref().map(|d| d.path().join("ledger")))
+        .unwrap_or_default();
+    let open = || SegmentedBackend::open(Arc::new(StdFs), &dir, SegmentedConfig::default());
     let log = Log::open(
         LogId::new("ledger")?,
-        Arc::new(MemoryBackend::new()),
+        Arc::new(open()?),
         LogConfig::default(),
     )?;
     let ledger = TypedLog::<LedgerEvent, Json>::new(log.clone());
@@ -110,38 +131,7 @@ pub(crate) async fn run(args: &DemoArgs) -> Result<(), DemoError> {
     });
 
     let started = Instant::now();
-    let mut tasks = Vec::new();
-    for w in 0..writers {
-        let ledger = ledger.clone();
-        let count = args.events / writers + u32::from(w < args.events % writers);
-        tasks.push(tokio::spawn(async move {
-            let mut expected = BTreeMap::new();
-            for i in 0..count {
-                let account = format!("acct-{}", (w + i) % 7);
-                let event = if i % 4 == 3 {
-                    LedgerEvent::Withdrawn {
-                        account,
-                        cents: u64::from(i % 50),
-                    }
-                } else {
-                    LedgerEvent::Deposited {
-                        account,
-                        cents: u64::from(i % 100),
-                    }
-                };
-                event.apply(&mut expected);
-                ledger.append(&event).await?;
-            }
-            Ok::<_, Error>(expected)
-        }));
-    }
-    let mut expected: BTreeMap<String, i64> = BTreeMap::new();
-    for task in tasks {
-        let part = task.await??;
-        for (account, cents) in part {
-            *expected.entry(account).or_default() += cents;
-        }
-    }
+    let expected = append_from_writers(&ledger, args.events, writers).await?;
     let append_seconds = started.elapsed().as_secs_f64();
     let (tail_events, balances) = tail.await??;
 
@@ -174,10 +164,20 @@ pub(crate) async fn run(args: &DemoArgs) -> Result<(), DemoError> {
         next_cursor: first.next.map(|c| c.to_string()),
         newest_page: show(&newest.events),
         conflict,
+        reopened_events: 0,
+        segments: 0,
+        dir: None,
     };
     log.close().await?;
+    // Durable: the same records come back from disk.
+    let reopened = open()?;
+    let mut summary = summary;
+    summary.reopened_events = spool_engine::Backend::next_seq(&reopened).0;
+    summary.segments = reopened.segment_count();
+    summary.dir = args.dir.as_ref().map(|d| d.display().to_string());
+    drop(reopened);
     print(&summary, args.json);
-    if summary.balances_match && summary.tail_events == total {
+    if summary.balances_match && summary.tail_events == total && summary.reopened_events == total {
         Ok(())
     } else {
         Err(DemoError::Mismatch {
@@ -185,6 +185,48 @@ pub(crate) async fn run(args: &DemoArgs) -> Result<(), DemoError> {
             appended: total,
         })
     }
+}
+
+/// Appends `events` ledger events from `writers` concurrent tasks (their
+/// appends share group commits) and returns the balances they appended.
+async fn append_from_writers(
+    ledger: &TypedLog<LedgerEvent, Json>,
+    events: u32,
+    writers: u32,
+) -> Result<BTreeMap<String, i64>, DemoError> {
+    let mut tasks = Vec::new();
+    for w in 0..writers {
+        let ledger = ledger.clone();
+        let count = events / writers + u32::from(w < events % writers);
+        tasks.push(tokio::spawn(async move {
+            let mut expected = BTreeMap::new();
+            for i in 0..count {
+                let account = format!("acct-{}", (w + i) % 7);
+                let event = if i % 4 == 3 {
+                    LedgerEvent::Withdrawn {
+                        account,
+                        cents: u64::from(i % 50),
+                    }
+                } else {
+                    LedgerEvent::Deposited {
+                        account,
+                        cents: u64::from(i % 100),
+                    }
+                };
+                event.apply(&mut expected);
+                ledger.append(&event).await?;
+            }
+            Ok::<_, Error>(expected)
+        }));
+    }
+    let mut expected: BTreeMap<String, i64> = BTreeMap::new();
+    for task in tasks {
+        let part = task.await??;
+        for (account, cents) in part {
+            *expected.entry(account).or_default() += cents;
+        }
+    }
+    Ok(expected)
 }
 
 fn print(summary: &Summary, json: bool) {
@@ -220,4 +262,14 @@ fn print(summary: &Summary, json: bool) {
         println!("  {line}");
     }
     println!("stale expected-seq append refused: {}", summary.conflict);
+    println!(
+        "closed and reopened from disk: {} events in {} segment file(s){}",
+        summary.reopened_events,
+        summary.segments,
+        summary
+            .dir
+            .as_deref()
+            .map(|d| format!(" in {d}"))
+            .unwrap_or_default()
+    );
 }

@@ -1,7 +1,7 @@
 //! `spool`: the command line of the spool append-log engine.
 //!
 //! Today it has `demo`, which runs spool's main job end to end on the
-//! embedded default (an in-memory log): typed events appended by many tasks
+//! embedded default (a segmented log on local disk): typed events appended by many tasks
 //! at once, a live tail folding them into a read model, pages read forwards
 //! and backwards through opaque cursors, and an optimistic-concurrency
 //! conflict. The operator commands (init, append, ls, show, verify, …) join
@@ -27,7 +27,7 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Run spool's main job on an in-memory log and show what happened.
+    /// Run spool's main job on a log on disk and show what happened.
     ///
     /// Example: spool demo --events 10000 --writers 16
     Demo(demo::DemoArgs),

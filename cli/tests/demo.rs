@@ -58,3 +58,40 @@ fn help_lists_demo() {
     assert!(out.status.success());
     assert!(String::from_utf8_lossy(&out.stdout).contains("demo"));
 }
+
+#[test]
+fn demo_keeps_its_log_in_a_given_directory() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("ledger");
+    let out = Command::new(env!("CARGO_BIN_EXE_spool"))
+        .args([
+            "demo",
+            "--events",
+            "300",
+            "--json",
+            "--dir",
+            log.to_str().unwrap(),
+        ])
+        .output()
+        .expect("spool runs");
+    assert!(
+        out.status.success(),
+        "stderr: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let segments = std::fs::read_dir(&log)
+        .unwrap()
+        .filter(|e| {
+            e.as_ref()
+                .unwrap()
+                .file_name()
+                .to_string_lossy()
+                .ends_with(".seg")
+        })
+        .count();
+    assert!(
+        segments >= 1,
+        "the log's segment files stay in {}",
+        log.display()
+    );
+}
