@@ -168,40 +168,9 @@ impl SegmentedBackend {
             }
         })?;
         let recovered = recovery::recover(vfs.as_ref(), &dir, &config)?;
-        let active = recovered
-            .segments
-            .last()
-            .cloned()
-            .ok_or_else(|| Error::Io {
-                op: "recover",
-                source: Arc::new(std::io::Error::other("no active segment")),
-            })?;
-        let next = recovered.next_seq;
-        Ok(SegmentedBackend {
-            inner: Arc::new(Inner {
-                writer: tokio::sync::Mutex::new(WriterState {
-                    active,
-                    write_len: recovered.write_len,
-                    next_seq: next,
-                    synced_len: recovered.write_len,
-                    slot_generation: recovered.slot_generation,
-                    slot_dirty: false,
-                    buf: Vec::new(),
-                }),
-                segments: RwLock::new(recovered.segments),
-                next_seq: AtomicU64::new(next.0),
-                // Recovery synced everything it kept.
-                durable_seq: AtomicU64::new(next.0),
-                closed: AtomicBool::new(false),
-                read_only: false,
-                poisoned: Mutex::new(None),
-                lock: Mutex::new(Some(lock)),
-                report: recovered.report,
-                vfs,
-                dir,
-                config,
-            }),
-        })
+        // Recovery synced everything it kept.
+        let durable = recovered.next_seq;
+        Self::assemble(vfs, dir, config, recovered, durable, Some(lock))
     }
 
     /// Opens the log in `dir` as a reader beside another process's writer:
@@ -238,28 +207,54 @@ impl SegmentedBackend {
         };
         recovery::follow(&active, config.max_record_bytes)?;
         let mut segments = recovery::open_sealed(vfs.as_ref(), &dir, &bases)?;
-        let active = Arc::new(active);
-        segments.push(Arc::clone(&active));
-        let next = active.end_seq();
+        let write_len = active.published_len();
+        let next_seq = active.end_seq();
+        segments.push(Arc::new(active));
+        let observed = recovery::Recovered {
+            segments,
+            write_len,
+            next_seq,
+            slot_generation: 0,
+            report: RecoveryReport::default(),
+        };
+        // A reader cannot know what the writer has synced.
+        Self::assemble(vfs, dir, config, observed, Seq::ZERO, None)
+    }
+
+    /// Builds the handle from an opened log; `lock` is `None` for readers.
+    fn assemble(
+        vfs: Arc<dyn Vfs>,
+        dir: PathBuf,
+        config: SegmentedConfig,
+        opened: recovery::Recovered,
+        durable: Seq,
+        lock: Option<Box<dyn VfsLock>>,
+    ) -> Result<SegmentedBackend> {
+        let active = opened
+            .segments
+            .last()
+            .cloned()
+            .ok_or_else(|| Error::io("open log", std::io::Error::other("no active segment")))?;
+        let next = opened.next_seq;
         Ok(SegmentedBackend {
             inner: Arc::new(Inner {
                 writer: tokio::sync::Mutex::new(WriterState {
-                    write_len: active.published_len(),
-                    synced_len: active.published_len(),
                     active,
+                    write_len: opened.write_len,
                     next_seq: next,
-                    slot_generation: 0,
+                    synced_len: opened.write_len,
+                    slot_generation: opened.slot_generation,
                     slot_dirty: false,
                     buf: Vec::new(),
                 }),
-                segments: RwLock::new(segments),
+                segments: RwLock::new(opened.segments),
                 next_seq: AtomicU64::new(next.0),
-                durable_seq: AtomicU64::new(0),
+                durable_seq: AtomicU64::new(durable.0),
                 closed: AtomicBool::new(false),
-                read_only: true,
+                read_only: lock.is_none(),
                 poisoned: Mutex::new(None),
-                lock: Mutex::new(None),
-                report: RecoveryReport::default(),
+                lock: Mutex::new(lock),
+                report: opened.report,
                 vfs,
                 dir,
                 config,
