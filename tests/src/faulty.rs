@@ -33,6 +33,7 @@ pub struct Faulty {
     appended_records: AtomicUsize,
     syncs: AtomicUsize,
     gate: Option<Arc<Semaphore>>,
+    at_gate: AtomicUsize,
 }
 
 impl Faulty {
@@ -46,6 +47,7 @@ impl Faulty {
             appended_records: AtomicUsize::new(0),
             syncs: AtomicUsize::new(0),
             gate: None,
+            at_gate: AtomicUsize::new(0),
         }
     }
 
@@ -54,6 +56,11 @@ impl Faulty {
     pub fn with_gate(mut self, gate: Arc<Semaphore>) -> Faulty {
         self.gate = Some(gate);
         self
+    }
+
+    /// Records in append calls waiting at the gate right now.
+    pub fn records_at_gate(&self) -> usize {
+        self.at_gate.load(Ordering::SeqCst)
     }
 
     /// Append calls that reached the backend.
@@ -89,7 +96,9 @@ impl Backend for Faulty {
 
     async fn append(&self, expected_next: Seq, records: &[NewRecord]) -> Result<SeqRange> {
         if let Some(gate) = &self.gate {
+            self.at_gate.fetch_add(records.len(), Ordering::SeqCst);
             gate.acquire().await.unwrap().forget();
+            self.at_gate.fetch_sub(records.len(), Ordering::SeqCst);
         }
         let call = self.appends.fetch_add(1, Ordering::SeqCst);
         let fault = self.faults.lock().unwrap().fail_append;

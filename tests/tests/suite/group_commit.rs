@@ -12,6 +12,18 @@ use spool_engine::{Durability, Log, LogConfig, LogId, Seq};
 use spool_tests::faulty::{Faults, Faulty};
 use tokio::sync::Semaphore;
 
+/// Waits until each of `total` single-record appends is either held at the
+/// gate (in the writer's first round) or queued behind it.
+async fn wait_until_all_waiting(log: &Log, backend: &Faulty, total: usize) {
+    tokio::time::timeout(Duration::from_secs(10), async {
+        while log.queue_len() + backend.records_at_gate() < total {
+            tokio::time::sleep(Duration::from_millis(1)).await;
+        }
+    })
+    .await
+    .expect("appenders never all queued up");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sixty_four_concurrent_appenders_get_dense_unique_seqs_in_fewer_backend_calls() {
     let gate = Arc::new(Semaphore::new(0));
@@ -31,15 +43,10 @@ async fn sixty_four_concurrent_appenders_get_dense_unique_seqs_in_fewer_backend_
             tokio::spawn(async move { log.append(Bytes::from(i.to_le_bytes().to_vec())).await })
         })
         .collect();
-    // The writer holds the first request at the gate; wait until the other 63
-    // are queued behind it, then let everything through.
-    tokio::time::timeout(Duration::from_secs(10), async {
-        while log.queue_len() < 63 {
-            tokio::time::sleep(Duration::from_millis(1)).await;
-        }
-    })
-    .await
-    .expect("appenders never queued up");
+    // The writer holds its first round at the gate (however many requests it
+    // took); wait until every other request is queued behind it, then let
+    // everything through.
+    wait_until_all_waiting(&log, &backend, 64).await;
     gate.add_permits(1_000);
 
     let mut seqs = BTreeSet::new();
@@ -54,7 +61,7 @@ async fn sixty_four_concurrent_appenders_get_dense_unique_seqs_in_fewer_backend_
         "group commit made {} backend calls for 64 appends",
         backend.append_calls()
     );
-    // One round for the gated first append, one for the 63 queued behind it.
+    // One round held at the gate, one for everything queued behind it.
     assert_eq!(backend.append_calls(), 2);
 
     // Every record is the one its appender sent.
@@ -81,9 +88,7 @@ async fn data_durability_appends_queued_together_share_one_sync() {
             tokio::spawn(async move { log.append(vec![i]).await })
         })
         .collect();
-    while log.queue_len() < 15 {
-        tokio::time::sleep(Duration::from_millis(1)).await;
-    }
+    wait_until_all_waiting(&log, &backend, 16).await;
     gate.add_permits(1_000);
     for task in tasks {
         task.await.unwrap().unwrap();
