@@ -54,6 +54,20 @@ fn open_log(rt: &tokio::runtime::Runtime, dir: &tempfile::TempDir, durability: D
     .unwrap()
 }
 
+/// A new raw log in its own directory (kept alive with it).
+fn fresh_raw() -> (tempfile::TempDir, RawLog) {
+    let dir = bench_dir();
+    let log = RawLog::create(&dir.path().join("raw")).unwrap();
+    (dir, log)
+}
+
+/// A new spool log in its own directory (kept alive with it).
+fn fresh_log(rt: &tokio::runtime::Runtime, durability: Durability) -> (tempfile::TempDir, Log) {
+    let dir = bench_dir();
+    let log = open_log(rt, &dir, durability);
+    (dir, log)
+}
+
 fn appends(c: &mut Criterion) {
     let rt = runtime();
     let payloads = mixed_payloads(RECORDS, SEED);
@@ -62,11 +76,7 @@ fn appends(c: &mut Criterion) {
     for batch in [1usize, 64, 1024] {
         group.bench_function(format!("raw_batch_{batch}"), |b| {
             b.iter_batched(
-                || {
-                    let dir = bench_dir();
-                    let log = RawLog::create(&dir.path().join("raw")).unwrap();
-                    (dir, log)
-                },
+                fresh_raw,
                 |(dir, mut log)| {
                     for chunk in payloads.chunks(batch) {
                         for p in chunk {
@@ -81,11 +91,7 @@ fn appends(c: &mut Criterion) {
         });
         group.bench_function(format!("spool_batch_{batch}"), |b| {
             b.iter_batched(
-                || {
-                    let dir = bench_dir();
-                    let log = open_log(&rt, &dir, Durability::Buffered);
-                    (dir, log)
-                },
+                || fresh_log(&rt, Durability::Buffered),
                 |(dir, log)| {
                     rt.block_on(async {
                         for chunk in payloads.chunks(batch) {
@@ -105,11 +111,7 @@ fn appends(c: &mut Criterion) {
     group.throughput(Throughput::Elements(RECORDS as u64));
     group.bench_function("raw", |b| {
         b.iter_batched(
-            || {
-                let dir = bench_dir();
-                let log = RawLog::create(&dir.path().join("raw")).unwrap();
-                (dir, log)
-            },
+            fresh_raw,
             |(dir, mut log)| {
                 for chunk in payloads.chunks(64) {
                     for p in chunk {
@@ -124,11 +126,7 @@ fn appends(c: &mut Criterion) {
     });
     group.bench_function("spool", |b| {
         b.iter_batched(
-            || {
-                let dir = bench_dir();
-                let log = open_log(&rt, &dir, Durability::Data);
-                (dir, log)
-            },
+            || fresh_log(&rt, Durability::Data),
             |(dir, log)| {
                 rt.block_on(async {
                     for chunk in payloads.chunks(64) {
@@ -158,11 +156,7 @@ fn group_commit(c: &mut Criterion) {
         group.throughput(Throughput::Elements(n as u64));
         group.bench_function("raw_per_record", |b| {
             b.iter_batched(
-                || {
-                    let dir = bench_dir();
-                    let log = RawLog::create(&dir.path().join("raw")).unwrap();
-                    (dir, log)
-                },
+                fresh_raw,
                 |(dir, mut log)| {
                     for p in &payloads {
                         log.append(p).unwrap();
@@ -179,11 +173,7 @@ fn group_commit(c: &mut Criterion) {
         });
         group.bench_function("spool", |b| {
             b.iter_batched(
-                || {
-                    let dir = bench_dir();
-                    let log = open_log(&rt, &dir, durability);
-                    (dir, log)
-                },
+                || fresh_log(&rt, durability),
                 |(dir, log)| {
                     rt.block_on(async {
                         let tasks: Vec<_> = (0..16)
