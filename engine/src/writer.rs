@@ -188,7 +188,9 @@ impl Writer {
         };
         // Readers see the new end only once it is acknowledged, so nothing a
         // reader saw can be answered as failed.
-        if sync_result.is_ok() {
+        // A poisoned log publishes nothing more: its written end may hold
+        // records whose append failed (written, then the sync failed).
+        if sync_result.is_ok() && self.health.check().is_ok() {
             self.visible.send_replace(self.next);
         }
         for (reply, range) in accepted {
@@ -290,9 +292,8 @@ impl Writer {
             Err(e) => {
                 // Never retried: after a failed fsync the kernel may have
                 // dropped the dirty pages, so a second fsync could "succeed".
-                if e.poisons() {
-                    self.health.poison(&e);
-                }
+                // Any failure here poisons: what was written is unknown.
+                self.health.poison(&e);
                 Err(e)
             }
         }

@@ -205,7 +205,7 @@ impl SegmentedBackend {
                 }
             }
         };
-        recovery::follow(&active, config.max_record_bytes)?;
+        recovery::follow(&active, frame::PAYLOAD_MAX_BYTES)?;
         let mut segments = recovery::open_sealed(vfs.as_ref(), &dir, &bases)?;
         let write_len = active.published_len();
         let next_seq = active.end_seq();
@@ -271,7 +271,7 @@ impl SegmentedBackend {
         }
         let _guard = self.inner.writer.lock().await;
         let vfs = self.inner.vfs.as_ref();
-        let max = self.inner.config.max_record_bytes;
+        let max = frame::PAYLOAD_MAX_BYTES;
         let segments = self.segments();
         let Some(current) = segments.last() else {
             return Ok(self.next_seq());
@@ -492,7 +492,7 @@ impl SegmentedBackend {
             FRAMES_START,
             segment.base,
             len,
-            self.inner.config.max_record_bytes,
+            frame::PAYLOAD_MAX_BYTES,
         )?;
         if let Some((offset, kind)) = scan.damage {
             return Err(segment.corrupt(offset, kind));
@@ -636,7 +636,7 @@ impl Backend for SegmentedBackend {
                 (from, range.to),
                 range.max_records - out.len(),
                 range.max_bytes.saturating_sub(bytes),
-                self.inner.config.max_record_bytes,
+                frame::PAYLOAD_MAX_BYTES,
             )?;
             bytes += got.iter().map(|r| r.payload.len()).sum::<usize>();
             if let Some(last) = got.last() {

@@ -11,7 +11,9 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use spool_engine::{Clock as _, CorruptKind, Error, OpenMode, Result, Seq, SystemClock, Vfs};
+use spool_engine::{
+    Clock as _, CorruptKind, Error, OpenMode, Result, Seq, SystemClock, Vfs, frame,
+};
 
 use super::layout::{
     CommitSlot, FRAMES_START, HeaderProblem, SLOT_LEN, SLOT_OFFSETS, SegmentHeader,
@@ -59,6 +61,11 @@ pub(crate) fn decide(scan: &Scan, len: u64, durable_len: u64, mode: RecoveryMode
     ));
     match (scan.damage.or(lost), mode) {
         (None, _) => Verdict::Clean,
+        // A checksummed frame with values this build does not know was
+        // written by a newer spool: never a torn tail to cut.
+        (Some((offset, kind @ CorruptKind::BadField { .. })), _) => {
+            Verdict::Corrupt { offset, kind }
+        }
         (Some((offset, _)), _) if offset >= durable_len => Verdict::TornTail {
             cut: scan.batch_end,
         },
@@ -111,7 +118,7 @@ pub(crate) fn recover(vfs: &dyn Vfs, dir: &Path, config: &SegmentedConfig) -> Re
         FRAMES_START,
         active.base,
         len,
-        config.max_record_bytes,
+        frame::PAYLOAD_MAX_BYTES,
     )?;
     report.scanned_bytes += len.saturating_sub(FRAMES_START);
     let cut = match decide(&scan, len, durable_len, config.recovery) {

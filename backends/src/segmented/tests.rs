@@ -411,3 +411,32 @@ async fn a_read_only_reader_stops_at_a_batch_in_flight() {
     );
     check_records(&read_all(&reader).await, 9);
 }
+
+#[tokio::test]
+async fn records_stay_readable_after_reopening_with_a_smaller_record_limit() {
+    // Regression (review): recovery decoded with the current limit and cut a
+    // valid larger frame as a torn tail.
+    let (_, vfs) = sim();
+    let b = SegmentedBackend::open(vfs.clone(), "/log", SegmentedConfig::default()).unwrap();
+    let big = NewRecord {
+        timestamp_ms: 0,
+        payload: Bytes::from(vec![7u8; 600 * 1024]),
+    };
+    b.append(Seq(0), &[rec(0), big.clone(), rec(2)])
+        .await
+        .unwrap();
+    drop(b); // as after kill -9: nothing closed
+    let smaller = SegmentedConfig {
+        max_record_bytes: 512 * 1024,
+        ..SegmentedConfig::default()
+    };
+    let again = SegmentedBackend::open(vfs, "/log", smaller).unwrap();
+    assert_eq!(again.next_seq(), Seq(3));
+    assert_eq!(again.recovery_report().truncated_bytes, 0);
+    assert_eq!(read_all(&again).await[1].payload, big.payload);
+    // The smaller limit still bounds new appends.
+    assert!(matches!(
+        again.append(Seq(3), &[big]).await,
+        Err(Error::RecordTooLarge { .. })
+    ));
+}

@@ -121,3 +121,20 @@ async fn rejections_before_writing_do_not_poison() {
     ));
     assert_eq!(log.append(&b"ok"[..]).await.unwrap(), Seq(0));
 }
+
+#[tokio::test]
+async fn records_whose_sync_failed_never_become_visible_later() {
+    // Regression (review of issue 3): a later round (here the close) used to
+    // publish the written end, exposing the failed append's records.
+    let (log, _) = faulty_log(Faults {
+        fail_sync: Some((0, ErrorKind::Other)),
+        ..Faults::default()
+    });
+    assert!(
+        log.append_with(Durability::Data, [&b"a"[..], b"b"])
+            .await
+            .is_err()
+    );
+    assert!(log.close().await.is_err());
+    assert_eq!(log.next_seq(), Seq(0));
+}
