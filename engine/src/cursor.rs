@@ -12,8 +12,10 @@
 //! ```
 //!
 //! A forward cursor at seq `s` reads `[s, s + limit)`; a backward cursor at
-//! `e` reads `[e - limit, e)` newest first. Both bounds are fixed in the
-//! cursor, so appends never shift a page that was already handed out.
+//! `e` reads `[e - limit, e)` newest first. The cursor fixes where a page
+//! starts (the limit is the caller's), so appends never shift a page: a full
+//! page reads the same forever, and a forward page that reached the end only
+//! grows.
 //!
 //! The checksum catches a cursor that was cut, mangled or edited by hand; it is
 //! not a signature. A forged cursor is still checked against the log it is
