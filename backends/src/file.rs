@@ -9,7 +9,7 @@
 //! the positional I/O and directory fsync are Unix calls.
 
 use std::fs::{self, File, OpenOptions};
-use std::io;
+use std::io::{self, IoSlice};
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 
@@ -117,6 +117,42 @@ impl VfsFile for StdFile {
         FileExt::write_all_at(&self.file, buf, offset)
     }
 
+    fn write_vectored_all_at(&self, bufs: &[&[u8]], mut offset: u64) -> io::Result<()> {
+        // pwritev takes at most IOV_MAX slices and may write short: resume
+        // from the first unwritten byte until everything is written.
+        const IOV_MAX: usize = 1024;
+        let mut first = 0; // first slice not yet fully written
+        let mut done = 0; // bytes of bufs[first] already written
+        let mut iov: Vec<IoSlice<'_>> = Vec::with_capacity(bufs.len().min(IOV_MAX));
+        while first < bufs.len() {
+            iov.clear();
+            iov.push(IoSlice::new(&bufs[first][done..]));
+            iov.extend(
+                bufs[first + 1..]
+                    .iter()
+                    .take(IOV_MAX - 1)
+                    .map(|b| IoSlice::new(b)),
+            );
+            let mut written = match rustix::io::pwritev(&self.file, &iov, offset) {
+                Ok(0) if iov.iter().any(|s| !s.is_empty()) => {
+                    return Err(io::ErrorKind::WriteZero.into());
+                }
+                Ok(n) => n,
+                Err(rustix::io::Errno::INTR) => continue,
+                Err(e) => return Err(e.into()),
+            };
+            offset += written as u64;
+            // Skip what was written, including any empty slices behind it.
+            while first < bufs.len() && bufs[first].len() - done <= written {
+                written -= bufs[first].len() - done;
+                first += 1;
+                done = 0;
+            }
+            done += written;
+        }
+        Ok(())
+    }
+
     fn set_len(&self, len: u64) -> io::Result<()> {
         self.file.set_len(len)
     }
@@ -171,6 +207,29 @@ mod tests {
                 .kind(),
             io::ErrorKind::NotFound
         );
+    }
+
+    #[test]
+    fn vectored_writes_land_whole_past_iov_max_and_empty_slices() {
+        let d = dir();
+        let f = StdFs
+            .open(&d.path().join("v"), OpenMode::CreateNew)
+            .unwrap();
+        // 3,000 slices (more than one pwritev's IOV_MAX of 1,024), some
+        // empty, of varying lengths, written at a non-zero offset.
+        let parts: Vec<Vec<u8>> = (0..3_000u32)
+            .map(|i| vec![(i % 251) as u8; (i % 7) as usize * 3])
+            .collect();
+        let slices: Vec<&[u8]> = parts.iter().map(Vec::as_slice).collect();
+        f.write_vectored_all_at(&slices, 100).unwrap();
+        let want = parts.concat();
+        assert_eq!(f.len().unwrap(), 100 + want.len() as u64);
+        let mut got = vec![0u8; want.len()];
+        f.read_exact_at(&mut got, 100).unwrap();
+        assert_eq!(got, want);
+        // Nothing but empty slices writes nothing and succeeds.
+        f.write_vectored_all_at(&[&[], &[]], 0).unwrap();
+        assert_eq!(f.len().unwrap(), 100 + want.len() as u64);
     }
 
     #[test]

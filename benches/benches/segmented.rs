@@ -12,7 +12,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_main};
+use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use spool_backends::{SegmentedBackend, SegmentedConfig, SimRng, StdFs};
 use spool_benches::raw::{self, RawLog};
 use spool_benches::{SEED, mixed_payloads};
@@ -68,6 +68,39 @@ fn fresh_log(rt: &tokio::runtime::Runtime, durability: Durability) -> (tempfile:
     (dir, log)
 }
 
+/// Times `run` over `iters` fresh states from `setup`, and `finish`es each
+/// one untimed before the next starts. A spool log's close fsyncs what it
+/// wrote; left to a background drop it would overlap (and slow) the next
+/// timed iteration, which is not what an append costs.
+fn fresh_timed<S>(
+    iters: u64,
+    setup: impl Fn() -> S,
+    run: impl Fn(&mut S),
+    finish: impl Fn(S),
+) -> Duration {
+    let mut total = Duration::ZERO;
+    for _ in 0..iters {
+        let mut state = setup();
+        let started = Instant::now();
+        run(&mut state);
+        total += started.elapsed();
+        finish(state);
+    }
+    total
+}
+
+/// The payloads in batches of `size`, built untimed: handing a log owned
+/// `Bytes` is the caller's part, not the append's.
+fn batches(payloads: &[Bytes], size: usize) -> Vec<Vec<Bytes>> {
+    payloads.chunks(size).map(<[Bytes]>::to_vec).collect()
+}
+
+/// Closes a spool log (waiting for its final sync), then removes its files.
+fn close_log(rt: &tokio::runtime::Runtime, (dir, log): (tempfile::TempDir, Log)) {
+    rt.block_on(log.close()).unwrap();
+    drop(dir);
+}
+
 fn appends(c: &mut Criterion) {
     let rt = runtime();
     let payloads = mixed_payloads(RECORDS, SEED);
@@ -75,33 +108,42 @@ fn appends(c: &mut Criterion) {
     group.throughput(Throughput::Elements(RECORDS as u64));
     for batch in [1usize, 64, 1024] {
         group.bench_function(format!("raw_batch_{batch}"), |b| {
-            b.iter_batched(
-                fresh_raw,
-                |(dir, mut log)| {
-                    for chunk in payloads.chunks(batch) {
-                        for p in chunk {
-                            log.append(p).unwrap();
+            b.iter_custom(|iters| {
+                fresh_timed(
+                    iters,
+                    fresh_raw,
+                    |(_, log)| {
+                        for chunk in payloads.chunks(batch) {
+                            for p in chunk {
+                                log.append(p).unwrap();
+                            }
+                            log.flush().unwrap();
                         }
-                        log.flush().unwrap();
-                    }
-                    (dir, log)
-                },
-                BatchSize::PerIteration,
-            );
+                    },
+                    drop,
+                )
+            });
         });
         group.bench_function(format!("spool_batch_{batch}"), |b| {
-            b.iter_batched(
-                || fresh_log(&rt, Durability::Buffered),
-                |(dir, log)| {
-                    rt.block_on(async {
-                        for chunk in payloads.chunks(batch) {
-                            log.append_batch(chunk.iter().cloned()).await.unwrap();
-                        }
-                    });
-                    (dir, log)
-                },
-                BatchSize::PerIteration,
-            );
+            b.iter_custom(|iters| {
+                fresh_timed(
+                    iters,
+                    || {
+                        (
+                            fresh_log(&rt, Durability::Buffered),
+                            batches(&payloads, batch),
+                        )
+                    },
+                    |((_, log), batches)| {
+                        rt.block_on(async {
+                            for batch in batches.drain(..) {
+                                log.append_batch(batch).await.unwrap();
+                            }
+                        });
+                    },
+                    |(state, _)| close_log(&rt, state),
+                )
+            });
         });
     }
     group.finish();
@@ -110,33 +152,78 @@ fn appends(c: &mut Criterion) {
     group.sample_size(10);
     group.throughput(Throughput::Elements(RECORDS as u64));
     group.bench_function("raw", |b| {
-        b.iter_batched(
-            fresh_raw,
-            |(dir, mut log)| {
-                for chunk in payloads.chunks(64) {
-                    for p in chunk {
-                        log.append(p).unwrap();
+        b.iter_custom(|iters| {
+            fresh_timed(
+                iters,
+                fresh_raw,
+                |(_, log)| {
+                    for chunk in payloads.chunks(64) {
+                        for p in chunk {
+                            log.append(p).unwrap();
+                        }
+                        log.sync().unwrap();
                     }
-                    log.sync().unwrap();
-                }
-                (dir, log)
-            },
-            BatchSize::PerIteration,
-        );
+                },
+                drop,
+            )
+        });
     });
     group.bench_function("spool", |b| {
-        b.iter_batched(
-            || fresh_log(&rt, Durability::Data),
-            |(dir, log)| {
-                rt.block_on(async {
-                    for chunk in payloads.chunks(64) {
-                        log.append_batch(chunk.iter().cloned()).await.unwrap();
-                    }
-                });
-                (dir, log)
-            },
-            BatchSize::PerIteration,
-        );
+        b.iter_custom(|iters| {
+            fresh_timed(
+                iters,
+                || (fresh_log(&rt, Durability::Data), batches(&payloads, 64)),
+                |((_, log), batches)| {
+                    rt.block_on(async {
+                        for batch in batches.drain(..) {
+                            log.append_batch(batch).await.unwrap();
+                        }
+                    });
+                },
+                |(state, _)| close_log(&rt, state),
+            )
+        });
+    });
+    group.finish();
+}
+
+/// The segmented backend alone, without the log's writer task: what the
+/// hand-off to the writer costs, by difference with `spool_batch_1024`.
+fn backend_append(c: &mut Criterion) {
+    let rt = runtime();
+    let payloads = mixed_payloads(RECORDS, SEED);
+    let mut group = c.benchmark_group("append_no_sync");
+    group.throughput(Throughput::Elements(RECORDS as u64));
+    group.bench_function("backend_batch_1024", |b| {
+        b.iter_custom(|iters| {
+            fresh_timed(
+                iters,
+                || {
+                    let dir = bench_dir();
+                    let backend = SegmentedBackend::open(
+                        Arc::new(StdFs),
+                        dir.path().join("log"),
+                        SegmentedConfig::default(),
+                    )
+                    .unwrap();
+                    let records: Vec<NewRecord> = payloads
+                        .iter()
+                        .map(|p| NewRecord {
+                            timestamp_ms: 0,
+                            payload: p.clone(),
+                        })
+                        .collect();
+                    (dir, backend, records)
+                },
+                |(_, backend, records)| {
+                    rt.block_on(backend.append(Seq(0), records)).unwrap();
+                },
+                |(dir, backend, _)| {
+                    rt.block_on(backend.close()).unwrap();
+                    drop(dir);
+                },
+            )
+        });
     });
     group.finish();
 }
@@ -155,47 +242,51 @@ fn group_commit(c: &mut Criterion) {
         group.sample_size(10);
         group.throughput(Throughput::Elements(n as u64));
         group.bench_function("raw_per_record", |b| {
-            b.iter_batched(
-                fresh_raw,
-                |(dir, mut log)| {
-                    for p in &payloads {
-                        log.append(p).unwrap();
-                        if durability == Durability::Data {
-                            log.sync().unwrap();
-                        } else {
-                            log.flush().unwrap();
+            b.iter_custom(|iters| {
+                fresh_timed(
+                    iters,
+                    fresh_raw,
+                    |(_, log)| {
+                        for p in &payloads {
+                            log.append(p).unwrap();
+                            if durability == Durability::Data {
+                                log.sync().unwrap();
+                            } else {
+                                log.flush().unwrap();
+                            }
                         }
-                    }
-                    (dir, log)
-                },
-                BatchSize::PerIteration,
-            );
+                    },
+                    drop,
+                )
+            });
         });
         group.bench_function("spool", |b| {
-            b.iter_batched(
-                || fresh_log(&rt, durability),
-                |(dir, log)| {
-                    rt.block_on(async {
-                        let tasks: Vec<_> = (0..16)
-                            .map(|t| {
-                                let log = log.clone();
-                                let mine: Vec<Bytes> =
-                                    payloads.iter().skip(t).step_by(16).cloned().collect();
-                                tokio::spawn(async move {
-                                    for p in mine {
-                                        log.append(p).await.unwrap();
-                                    }
+            b.iter_custom(|iters| {
+                fresh_timed(
+                    iters,
+                    || fresh_log(&rt, durability),
+                    |(_, log)| {
+                        rt.block_on(async {
+                            let tasks: Vec<_> = (0..16)
+                                .map(|t| {
+                                    let log = log.clone();
+                                    let mine: Vec<Bytes> =
+                                        payloads.iter().skip(t).step_by(16).cloned().collect();
+                                    tokio::spawn(async move {
+                                        for p in mine {
+                                            log.append(p).await.unwrap();
+                                        }
+                                    })
                                 })
-                            })
-                            .collect();
-                        for t in tasks {
-                            t.await.unwrap();
-                        }
-                    });
-                    (dir, log)
-                },
-                BatchSize::PerIteration,
-            );
+                                .collect();
+                            for t in tasks {
+                                t.await.unwrap();
+                            }
+                        });
+                    },
+                    |state| close_log(&rt, state),
+                )
+            });
         });
         group.finish();
     }
@@ -323,5 +414,12 @@ fn open_after_crash(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, appends, group_commit, reads, open_after_crash);
+criterion_group!(
+    benches,
+    appends,
+    backend_append,
+    group_commit,
+    reads,
+    open_after_crash
+);
 criterion_main!(benches);

@@ -344,8 +344,20 @@ impl Log {
 }
 
 /// Checks what a backend returned against what was asked: dense seqs from
-/// `from`, below `to`. A backend bug must not reach the caller as data.
+/// `from`, below `to`, and at least one record if the range is not empty
+/// (so that no paging loop can spin on a backend that lost data). A backend
+/// bug must not reach the caller as data.
 pub(crate) fn check_read(records: &[Record], from: Seq, to: Seq) -> Result<()> {
+    if records.is_empty() && from < to {
+        return Err(Error::Corrupt {
+            object: "backend read".into(),
+            offset: from.0,
+            kind: crate::CorruptKind::Truncated {
+                needed: to.0,
+                available: from.0,
+            },
+        });
+    }
     for (i, record) in records.iter().enumerate() {
         let expected = Seq(from.0 + i as u64);
         if record.seq != expected || record.seq >= to {

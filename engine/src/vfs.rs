@@ -10,7 +10,7 @@
 //! obfuscating layer that writes one byte per call) compose.
 //!
 //! Contract, which every implementation keeps and the crash tests rely on:
-//! - `write_all_at` and `set_len` change the *written* image at once; they
+//! - `write_all_at`, `write_vectored_all_at` and `set_len` change the *written* image at once; they
 //!   reach the *durable* image only through `sync_data` on the same file.
 //! - Creating, removing or renaming a file is durable only after `sync_dir` on
 //!   its directory.
@@ -74,6 +74,13 @@ pub trait VfsFile: Send + Sync + Debug {
     fn read_exact_at(&self, buf: &mut [u8], offset: u64) -> io::Result<()>;
     /// Writes all of `buf` at `offset` (handling short writes inside).
     fn write_all_at(&self, buf: &[u8], offset: u64) -> io::Result<()>;
+    /// Writes the concatenation of `bufs` at `offset`, as one write (the
+    /// crash model treats it exactly like `write_all_at` of the joined
+    /// bytes). The default joins them; `StdFs` hands them to `pwritev`, so a
+    /// batch's payloads reach the page cache without an extra copy.
+    fn write_vectored_all_at(&self, bufs: &[&[u8]], offset: u64) -> io::Result<()> {
+        self.write_all_at(&bufs.concat(), offset)
+    }
     /// Truncates or extends the file.
     fn set_len(&self, len: u64) -> io::Result<()>;
     /// Makes written data (and the length) durable: fdatasync.

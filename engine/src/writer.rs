@@ -3,6 +3,7 @@
 //! with one backend append and at most one sync (group commit), then publishes
 //! the new end to readers and answers every request.
 
+use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
 
 use tokio::sync::{mpsc, oneshot, watch};
@@ -178,7 +179,7 @@ impl Writer {
 
         // Failed appends were answered inside `write`; a failure that poisons
         // the log also fails the sync below, which checks health first.
-        let accepted = self.write(appends).await;
+        let (accepted, spent) = self.write(appends).await;
         let sync_result = if needs_data {
             self.sync(Durability::Data).await
         } else if !syncs.is_empty() {
@@ -203,6 +204,7 @@ impl Writer {
             });
             let _ = reply.send(answer);
         }
+        drop(spent);
         let Some(reply) = close else { return false };
         let closed = match self.health.check() {
             Err(e) => {
@@ -215,44 +217,48 @@ impl Writer {
         true
     }
 
-    /// Hands every acceptable append to the backend in one call. Returns the
-    /// written requests with their ranges, still to be answered once the
-    /// round's sync is done; rejected and failed ones are answered here.
-    async fn write(
-        &mut self,
-        mut appends: Vec<AppendRequest>,
-    ) -> Vec<(oneshot::Sender<Result<SeqRange>>, SeqRange)> {
+    /// Hands every acceptable append to the backend, in one call when all
+    /// goes well. Returns the written requests with their ranges, still to be
+    /// answered once the round's sync is done (rejected and failed ones are
+    /// answered here), and the records written, which the caller drops only
+    /// after answering so that freeing them is off the appenders' path.
+    async fn write(&mut self, appends: Vec<AppendRequest>) -> (Vec<Reply>, Vec<Vec<NewRecord>>) {
+        let mut replies = Vec::new();
+        let mut spent = Vec::new();
+        let mut groups = VecDeque::from([appends]);
+        while let Some(group) = groups.pop_front() {
+            match self.write_group(group).await {
+                Written::Done(done, records) => {
+                    replies.extend(done);
+                    spent.push(records);
+                }
+                // One request of several was refused: commit each on its
+                // own, so only the offending one fails.
+                Written::Split(requests) => {
+                    for a in requests.into_iter().rev() {
+                        groups.push_front(vec![a]);
+                    }
+                }
+            }
+        }
+        (replies, spent)
+    }
+
+    /// Judges expectations against the current end, then writes the accepted
+    /// requests as one backend batch.
+    async fn write_group(&mut self, mut appends: Vec<AppendRequest>) -> Written {
         if let Err(e) = self.health.check() {
             for a in appends {
                 let _ = a.reply.send(Err(e.clone()));
             }
-            return Vec::new();
+            return Written::Done(Vec::new(), Vec::new());
         }
-        // A conflict from the backend means another writer moved the end:
-        // learn the new end and try once more, so appends without an
-        // expectation still land and expectations are judged against the truth.
-        let mut retried = false;
+        let mut conflicts = 0;
         loop {
-            let mut accepted = Vec::with_capacity(appends.len());
-            let mut batch = Vec::new();
-            let mut next = self.next;
-            for a in appends {
-                if let Some(expected) = a.expect
-                    && expected != next
-                {
-                    let _ = a.reply.send(Err(Error::Conflict {
-                        expected,
-                        actual: next,
-                    }));
-                    continue;
-                }
-                let start = next;
-                next = Seq(next.0 + a.records.len() as u64);
-                batch.extend(a.records.iter().cloned());
-                accepted.push((a, SeqRange { start, end: next }));
-            }
+            let (mut accepted, next) = self.judge(appends);
+            let batch = take_records(&mut accepted);
             if batch.is_empty() {
-                return into_replies(accepted);
+                return Written::Done(into_replies(accepted), batch);
             }
             match self.backend.append(self.next, &batch).await {
                 Ok(range) => {
@@ -265,12 +271,20 @@ impl Writer {
                         "backend assigned seqs other than the ones it was told"
                     );
                     self.next = next;
-                    return into_replies(accepted);
+                    return Written::Done(into_replies(accepted), batch);
                 }
-                Err(Error::Conflict { actual, .. }) if !retried => {
-                    retried = true;
+                // Another writer moved the end: learn it and try again, so
+                // appends without an expectation still land and expectations
+                // are judged against the truth.
+                Err(Error::Conflict { actual, .. }) if conflicts < MAX_CONFLICT_RETRIES => {
+                    conflicts += 1;
                     self.next = actual;
-                    appends = accepted.into_iter().map(|(a, _)| a).collect();
+                    appends = give_back(accepted, batch);
+                }
+                // Nothing was written (a batch is atomic) and the log is
+                // healthy: find the offending request.
+                Err(e) if !e.poisons() && accepted.len() > 1 => {
+                    return Written::Split(give_back(accepted, batch));
                 }
                 Err(e) => {
                     if e.poisons() {
@@ -279,10 +293,32 @@ impl Writer {
                     for (a, _) in accepted {
                         let _ = a.reply.send(Err(e.clone()));
                     }
-                    return Vec::new();
+                    return Written::Done(Vec::new(), batch);
                 }
             }
         }
+    }
+
+    /// Answers requests whose expectation is not the end they would land at;
+    /// gives the others their ranges. Returns them and the end after them.
+    fn judge(&self, appends: Vec<AppendRequest>) -> (Vec<(AppendRequest, SeqRange)>, Seq) {
+        let mut accepted = Vec::with_capacity(appends.len());
+        let mut next = self.next;
+        for a in appends {
+            if let Some(expected) = a.expect
+                && expected != next
+            {
+                let _ = a.reply.send(Err(Error::Conflict {
+                    expected,
+                    actual: next,
+                }));
+                continue;
+            }
+            let start = next;
+            next = Seq(next.0 + a.records.len() as u64);
+            accepted.push((a, SeqRange { start, end: next }));
+        }
+        (accepted, next)
     }
 
     async fn sync(&self, level: Durability) -> Result<Seq> {
@@ -300,8 +336,48 @@ impl Writer {
     }
 }
 
-fn into_replies(
-    accepted: Vec<(AppendRequest, SeqRange)>,
-) -> Vec<(oneshot::Sender<Result<SeqRange>>, SeqRange)> {
+/// How often a round retries after the backend reports that another
+/// writer moved the end, before failing the round with the conflict.
+const MAX_CONFLICT_RETRIES: usize = 8;
+
+/// An accepted request's answer channel and the seqs it was given.
+type Reply = (oneshot::Sender<Result<SeqRange>>, SeqRange);
+
+/// What became of a group of requests.
+enum Written {
+    /// Answered (failures) or to be answered after the sync (the replies),
+    /// with the records that were handed to the backend.
+    Done(Vec<Reply>, Vec<NewRecord>),
+    /// To be retried one request at a time.
+    Split(Vec<AppendRequest>),
+}
+
+fn into_replies(accepted: Vec<(AppendRequest, SeqRange)>) -> Vec<Reply> {
     accepted.into_iter().map(|(a, r)| (a.reply, r)).collect()
+}
+
+/// Moves the records of the accepted requests into one batch, in order
+/// (no copies: a lone request's vector is taken as it is).
+fn take_records(accepted: &mut [(AppendRequest, SeqRange)]) -> Vec<NewRecord> {
+    if let [(only, _)] = accepted {
+        return std::mem::take(&mut only.records);
+    }
+    let total = accepted.iter().map(|(a, _)| a.records.len()).sum();
+    let mut batch = Vec::with_capacity(total);
+    for (a, _) in accepted {
+        batch.append(&mut a.records);
+    }
+    batch
+}
+
+/// Undoes [`take_records`]: each request gets its records back.
+fn give_back(
+    mut accepted: Vec<(AppendRequest, SeqRange)>,
+    mut batch: Vec<NewRecord>,
+) -> Vec<AppendRequest> {
+    for (a, range) in accepted.iter_mut().rev() {
+        let n = usize::try_from(range.end.0 - range.start.0).unwrap_or(usize::MAX);
+        a.records = batch.split_off(batch.len().saturating_sub(n));
+    }
+    accepted.into_iter().map(|(a, _)| a).collect()
 }

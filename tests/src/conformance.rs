@@ -185,11 +185,14 @@ fn check<T: Debug + PartialEq + ?Sized>(
 }
 
 fn config() -> LogConfig {
-    // Small queue and commits keep the writer's round limits in play.
+    // Small queue and commits keep the writer's round limits in play; a
+    // 1 KiB page bound makes pages byte-bounded often (payloads reach
+    // 4 KiB), so the backward re-read loop runs.
     LogConfig {
         queue_depth: 8,
         max_commit_records: 16,
         max_page_records: 64,
+        max_page_bytes: 1024,
         ..LogConfig::default()
     }
 }
@@ -386,7 +389,23 @@ impl<S: Subject> Harness<'_, S> {
         }
         let clamped = limit.max(1);
         let page = self.read_page(&cursor, limit).await?;
-        let (want, want_next) = self.model.page(direction, seq, clamped);
+        // A byte-bounded backward page may hold fewer than `limit` records,
+        // but always the ones right below the cursor.
+        let want_len = if backward {
+            if page.records.len() > clamped || (page.records.is_empty() && seq.0 > 0) {
+                return Err(fail(format!(
+                    "backward page of {} records for limit {clamped} below seq {}",
+                    page.records.len(),
+                    seq.0
+                )));
+            }
+            page.records.len().max(1)
+        } else {
+            clamped
+        };
+        let (want, want_next) =
+            self.model
+                .page(direction, seq, want_len, self.log.config().max_page_bytes);
         check("page records", &page.records, &want)?;
         check("page next", &page.next.map(|c| c.seq()), &want_next)?;
 

@@ -22,6 +22,14 @@ pub struct Faults {
     pub fail_sync: Option<(usize, io::ErrorKind)>,
     /// Add this to every seq `read` returns (a lying backend).
     pub shift_read_seqs: u64,
+    /// Refuse (with `InvalidPayload`, writing nothing) every append batch
+    /// holding this payload: a backend stricter than its capabilities say.
+    pub reject_payload: Option<Vec<u8>>,
+    /// Answer this many appends with `Conflict`, as if another writer had
+    /// appended one record first (which it then does, on the inner backend).
+    pub foreign_appends: usize,
+    /// Return no records from every read (a backend that lost data).
+    pub empty_reads: bool,
 }
 
 /// A backend wrapper that injects faults and counts calls.
@@ -101,11 +109,35 @@ impl Backend for Faulty {
             self.at_gate.fetch_sub(records.len(), Ordering::SeqCst);
         }
         let call = self.appends.fetch_add(1, Ordering::SeqCst);
-        let fault = self.faults.lock().unwrap().fail_append;
+        let (fault, reject, foreign) = {
+            let mut faults = self.faults.lock().unwrap();
+            let foreign = faults.foreign_appends > 0;
+            faults.foreign_appends = faults.foreign_appends.saturating_sub(1);
+            (faults.fail_append, faults.reject_payload.clone(), foreign)
+        };
         if let Some((at, kind)) = fault
             && at == call
         {
             return Err(injected(kind, "append"));
+        }
+        if let Some(bad) = reject
+            && records.iter().any(|r| r.payload[..] == bad[..])
+        {
+            return Err(Error::InvalidPayload {
+                reason: "refused by the test backend".into(),
+            });
+        }
+        if foreign {
+            let end = self.inner.next_seq();
+            let other = NewRecord {
+                timestamp_ms: 0,
+                payload: bytes::Bytes::from_static(b"foreign"),
+            };
+            let actual = self.inner.append(end, &[other]).await?.end;
+            return Err(Error::Conflict {
+                expected: expected_next,
+                actual,
+            });
         }
         let range = self.inner.append(expected_next, records).await?;
         self.appended_records
@@ -114,7 +146,13 @@ impl Backend for Faulty {
     }
 
     async fn read(&self, range: ReadRange) -> Result<Vec<Record>> {
-        let shift = self.faults.lock().unwrap().shift_read_seqs;
+        let (shift, empty) = {
+            let faults = self.faults.lock().unwrap();
+            (faults.shift_read_seqs, faults.empty_reads)
+        };
+        if empty {
+            return Ok(Vec::new());
+        }
         let mut records = self.inner.read(range).await?;
         for r in &mut records {
             r.seq = Seq(r.seq.0 + shift);

@@ -38,14 +38,29 @@ impl Model {
     }
 
     /// The page a correct log returns for a cursor at `seq` with `limit`
-    /// (already clamped to at least 1), and the seq of the next cursor.
+    /// (already clamped to at least 1) and a page byte bound of `max_bytes`,
+    /// and the seq of the next cursor. Forward pages take records while
+    /// fewer than `limit` and fewer than `max_bytes` payload bytes are in;
+    /// backward pages here hold exactly `limit` records (byte-bounded
+    /// backward pages are checked by their length: see the conformance run).
     #[must_use]
-    pub fn page(&self, direction: Direction, seq: Seq, limit: usize) -> (Vec<Record>, Option<Seq>) {
+    pub fn page(
+        &self,
+        direction: Direction,
+        seq: Seq,
+        limit: usize,
+        max_bytes: usize,
+    ) -> (Vec<Record>, Option<Seq>) {
         let len = self.records.len();
         let at = usize::try_from(seq.0).unwrap().min(len);
         match direction {
             Direction::Forward => {
-                let end = at.saturating_add(limit).min(len);
+                let mut end = at;
+                let mut bytes = 0;
+                while end < len && end - at < limit && (end == at || bytes < max_bytes) {
+                    bytes += self.records[end].payload.len();
+                    end += 1;
+                }
                 let records = self.records[at..end].to_vec();
                 let next = (end < len && end > at).then_some(Seq(end as u64));
                 (records, next)

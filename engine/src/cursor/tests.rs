@@ -128,9 +128,10 @@ proptest! {
             }
             bytes[at] = replacement;
             let tampered = String::from_utf8(bytes).unwrap();
-            // The last character carries 4 padding bits of the CRC: a change
-            // there either flips CRC bits (Tampered) or only padding bits,
-            // which the decoder refuses as non-canonical (Malformed).
+            // 30 bytes are exactly 40 base64 characters with no padding
+            // bits, so every character change flips bits of the body or of
+            // its CRC: the cursor is Tampered (or Malformed if a field it
+            // decodes is out of range), never accepted.
             prop_assert!(
                 matches!(tampered.parse::<Cursor>(), Err(Error::InvalidCursor { .. })),
                 "change at {} accepted: {}", at, tampered

@@ -88,6 +88,52 @@ async fn a_backend_returning_wrong_seqs_is_corrupt_not_data() {
     );
 }
 
+/// A backend that returns nothing for a range the log says exists is a
+/// typed error in every reader, never an empty page or a paging loop.
+#[tokio::test]
+async fn a_backend_that_returns_nothing_is_corrupt_in_every_reader() {
+    let faulty = Arc::new(Faulty::new(
+        Arc::new(MemoryBackend::new()),
+        Faults::default(),
+    ));
+    let log = Log::open(
+        LogId::new("e").unwrap(),
+        faulty.clone(),
+        LogConfig::default(),
+    )
+    .unwrap();
+    log.append_batch([&b"a"[..], b"b", b"c"]).await.unwrap();
+    faulty.set_faults(Faults {
+        empty_reads: true,
+        ..Faults::default()
+    });
+    let is_missing = |err: &Error| {
+        matches!(
+            err,
+            Error::Corrupt {
+                kind: CorruptKind::Truncated { .. },
+                ..
+            }
+        )
+    };
+    let forward = log.read_page(&log.first_cursor(), 10).await.unwrap_err();
+    assert!(is_missing(&forward), "{forward:?}");
+    let backward = tokio::time::timeout(
+        Duration::from_secs(5),
+        log.read_page(&log.last_cursor(), 10),
+    )
+    .await
+    .expect("backward paging must not loop")
+    .unwrap_err();
+    assert!(is_missing(&backward), "{backward:?}");
+    let mut tail = Box::pin(log.tail(Seq(0)));
+    let tailed = futures::StreamExt::next(&mut tail)
+        .await
+        .unwrap()
+        .unwrap_err();
+    assert!(is_missing(&tailed), "{tailed:?}");
+}
+
 #[test]
 fn unsupported_cursor_version() {
     let c = Cursor::new(&LogId::new("a").unwrap(), Direction::Forward, Seq(0)).to_string();

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use spool_backends::MemoryBackend;
-use spool_engine::{Durability, Log, LogConfig, LogId, Seq};
+use spool_engine::{Durability, Error, Log, LogConfig, LogId, Seq};
 use spool_tests::faulty::{Faults, Faulty};
 use tokio::sync::Semaphore;
 
@@ -129,4 +129,113 @@ async fn group_durability_waits_for_company_within_its_delay() {
     let waited = started.elapsed();
     assert!(waited >= delay && waited < delay * 2, "waited {waited:?}");
     assert_eq!(log.durable_seq(), Seq(2));
+}
+
+/// A request the backend refuses (without writing) fails alone: the other
+/// requests of its round are committed one by one, and the log stays healthy.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refused_request_fails_alone_and_the_rest_of_its_round_commits() {
+    let gate = Arc::new(Semaphore::new(0));
+    let backend = Arc::new(
+        Faulty::new(
+            Arc::new(MemoryBackend::new()),
+            Faults {
+                reject_payload: Some(b"bad".to_vec()),
+                ..Faults::default()
+            },
+        )
+        .with_gate(gate.clone()),
+    );
+    let log = Log::open(
+        LogId::new("g").unwrap(),
+        backend.clone(),
+        LogConfig::default(),
+    )
+    .unwrap();
+    let spawn = |payload: &'static [u8]| {
+        let log = log.clone();
+        tokio::spawn(async move { log.append(payload).await })
+    };
+    // The first round holds "first" alone at the gate; the other three
+    // queue up behind it and form the second round together.
+    let first = spawn(b"first");
+    wait_until_all_waiting(&log, &backend, 1).await;
+    let rest = [spawn(b"b"), spawn(b"bad"), spawn(b"c")];
+    wait_until_all_waiting(&log, &backend, 4).await;
+    gate.add_permits(1_000);
+
+    let mut seqs = BTreeSet::from([first.await.unwrap().unwrap()]);
+    let [b, bad, c] = rest;
+    seqs.insert(b.await.unwrap().unwrap());
+    seqs.insert(c.await.unwrap().unwrap());
+    let refused = bad.await.unwrap().unwrap_err();
+    assert!(
+        matches!(refused, Error::InvalidPayload { .. }),
+        "{refused:?}"
+    );
+    assert_eq!(seqs, (0..3).map(Seq).collect::<BTreeSet<_>>());
+    // Round one, the refused round of three, then each of the three alone.
+    assert_eq!(backend.append_calls(), 5);
+    assert_eq!(log.append(&b"after"[..]).await.unwrap(), Seq(3));
+    let page = log.read_page(&log.first_cursor(), 10).await.unwrap();
+    assert!(page.records.iter().all(|r| r.payload.as_ref() != b"bad"));
+    assert_eq!(page.records.len(), 4);
+}
+
+/// Another writer moving the end (the backend answers `Conflict`) does not
+/// fail appends without an expectation: the writer learns the end and
+/// retries, up to its bound. Expectations are judged against the new end.
+#[tokio::test]
+async fn foreign_appends_are_retried_for_plain_appends_and_judged_for_expectations() {
+    let backend = Arc::new(Faulty::new(
+        Arc::new(MemoryBackend::new()),
+        Faults {
+            foreign_appends: 3,
+            ..Faults::default()
+        },
+    ));
+    let log = Log::open(
+        LogId::new("g").unwrap(),
+        backend.clone(),
+        LogConfig::default(),
+    )
+    .unwrap();
+    // Three conflicts in a row (each leaves a foreign record), then it lands.
+    assert_eq!(log.append(&b"mine"[..]).await.unwrap(), Seq(3));
+    assert_eq!(log.next_seq(), Seq(4));
+
+    backend.set_faults(Faults {
+        foreign_appends: 1,
+        ..Faults::default()
+    });
+    let err = log
+        .append_expecting(Seq(4), [&b"expects 4"[..]])
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            Error::Conflict {
+                expected: Seq(4),
+                actual: Seq(5)
+            }
+        ),
+        "{err:?}"
+    );
+
+    // A writer that never stops moving the end wins: after the retry bound
+    // the append reports the conflict, and the log is still usable.
+    backend.set_faults(Faults {
+        foreign_appends: 100,
+        ..Faults::default()
+    });
+    let err = log.append(&b"outrun"[..]).await.unwrap_err();
+    assert!(matches!(err, Error::Conflict { .. }), "{err:?}");
+    backend.set_faults(Faults::default());
+    let seq = log.append(&b"later"[..]).await.unwrap();
+    let page = log
+        .read_page(&log.cursor_at(seq, spool_engine::Direction::Forward), 1)
+        .await
+        .unwrap();
+    assert_eq!(page.records[0].payload.as_ref(), b"later");
 }

@@ -11,10 +11,20 @@ use spool_engine::{Durability, Error, Log, LogConfig, LogId, Seq};
 use spool_tests::faulty::{Faults, Faulty};
 
 fn faulty_log(faults: Faults) -> (Log, MemoryBackend) {
+    let (log, memory, _) = counted_log(faults);
+    (log, memory)
+}
+
+fn counted_log(faults: Faults) -> (Log, MemoryBackend, Arc<Faulty>) {
     let memory = MemoryBackend::new();
     let backend = Arc::new(Faulty::new(Arc::new(memory.clone()), faults));
-    let log = Log::open(LogId::new("p").unwrap(), backend, LogConfig::default()).unwrap();
-    (log, memory)
+    let log = Log::open(
+        LogId::new("p").unwrap(),
+        backend.clone(),
+        LogConfig::default(),
+    )
+    .unwrap();
+    (log, memory, backend)
 }
 
 async fn assert_poisoned(log: &Log) {
@@ -36,7 +46,7 @@ async fn assert_poisoned(log: &Log) {
 
 #[tokio::test]
 async fn a_failed_sync_poisons_and_is_never_retried() {
-    let (log, memory) = faulty_log(Faults {
+    let (log, memory, backend) = counted_log(Faults {
         fail_sync: Some((1, ErrorKind::Other)),
         ..Faults::default()
     });
@@ -47,6 +57,9 @@ async fn a_failed_sync_poisons_and_is_never_retried() {
     let err = log.sync(Durability::Data).await.unwrap_err();
     assert!(matches!(err, Error::Io { op: "sync", .. }), "{err:?}");
     assert_poisoned(&log).await;
+    // The failed sync was the second and last to reach the backend: nothing
+    // after it, not even the syncs `assert_poisoned` asked for, retried it.
+    assert_eq!(backend.sync_calls(), 2);
     // What was acknowledged before the failure is still readable.
     let page = log.read_page(&log.first_cursor(), 10).await.unwrap();
     assert_eq!(page.records.len(), 2);

@@ -14,17 +14,31 @@ use crate::memory_log;
 async fn a_reader_started_before_n_appends_sees_exactly_n_in_order() {
     const N: u64 = 500;
     let (log, _) = memory_log(LogConfig::default());
+    // The first record exists before the reader starts; the reader reports
+    // when it has it, and only then do the other N - 1 appends begin, so
+    // they all happen while the reader is live.
+    log.append(0u64.to_le_bytes().to_vec()).await.unwrap();
+    let (started, has_first) = tokio::sync::oneshot::channel();
     let reader = tokio::spawn({
-        let stream = log.tail(Seq(0));
+        let mut stream = Box::pin(log.tail(Seq(0)));
         async move {
-            let got: Vec<_> = stream.take(usize::try_from(N).unwrap()).collect().await;
+            let first = stream.next().await.unwrap();
+            started.send(()).unwrap();
+            let mut got = vec![first];
+            got.extend(
+                stream
+                    .take(usize::try_from(N - 1).unwrap())
+                    .collect::<Vec<_>>()
+                    .await,
+            );
             got
         }
     });
+    has_first.await.unwrap();
     let writer = tokio::spawn({
         let log = log.clone();
         async move {
-            for i in 0..N {
+            for i in 1..N {
                 log.append(i.to_le_bytes().to_vec()).await.unwrap();
             }
         }
@@ -95,4 +109,30 @@ async fn tail_past_the_end_is_a_typed_error() {
         other => panic!("{other:?}"),
     }
     assert!(stream.next().await.is_none());
+}
+
+/// A tail that is behind when the log closes gets what it had already
+/// read, then one `Err(Closed)`: never a silent end that looks like "caught
+/// up". The caller reopens the log and tails on from the last seq it got.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_tail_behind_at_close_gets_closed_after_what_it_read_never_a_silent_end() {
+    let (log, _) = memory_log(LogConfig::default());
+    let records: Vec<Vec<u8>> = (0..3_000u64).map(|i| i.to_le_bytes().to_vec()).collect();
+    log.append_batch(records).await.unwrap();
+    let mut stream = Box::pin(log.tail(Seq(0)));
+    // The first page is read and buffered, the rest of the log is not.
+    assert_eq!(stream.next().await.unwrap().unwrap().seq, Seq(0));
+    log.close().await.unwrap();
+    let rest: Vec<_> = tokio::time::timeout(Duration::from_secs(5), stream.collect::<Vec<_>>())
+        .await
+        .expect("tail stalled after close");
+    let (last, delivered) = rest.split_last().unwrap();
+    assert!(matches!(last, Err(Error::Closed)), "{last:?}");
+    for (i, record) in delivered.iter().enumerate() {
+        assert_eq!(record.as_ref().unwrap().seq, Seq(i as u64 + 1));
+    }
+    assert!(
+        delivered.len() < 2_999,
+        "this test means to close the log before the tail caught up"
+    );
 }
