@@ -24,7 +24,7 @@ pub use file::StdFs;
 pub use memory::MemoryBackend;
 pub use segmented::{ReadMode, RecoveryMode, SegmentedBackend, SegmentedConfig};
 #[cfg(feature = "sim")]
-pub use sim::{Fault, FaultMode, SimFs, SimRng};
+pub use sim::{CrashPoint, Fault, FaultMode, SimFs, SimRng};
 
 /// The README's examples, compiled and run as doctests.
 #[doc = include_str!("../../README.md")]

@@ -18,6 +18,8 @@
 //!   forgets the file's unsynced writes, as Linux does after an fsync error
 //!   (so a retried fsync that "succeeds" has lost data, and tests can see it).
 //! - `flip_bit` damages stored bytes outside the model (bit rot).
+//! - `record_journal` keeps every change in program order, from which
+//!   `at_crash_point` rebuilds each in-order crash state (module `journal`).
 //!
 //! Directories are durable as soon as they are created (a simplification:
 //! spool creates its directories before it writes anything that counts).
@@ -159,6 +161,10 @@ struct State {
     mutations: u64,
     fault: Option<FaultPlan>,
     bytes_read: u64,
+    /// Every change in program order, once `record_journal` was called.
+    journal: Option<Vec<journal::Change>>,
+    journal_base: BTreeMap<u64, Vec<u8>>,
+    journal_base_names: BTreeMap<PathBuf, u64>,
 }
 
 /// The simulated file system. Clones share one state.
@@ -188,6 +194,9 @@ impl SimFs {
                 mutations: 0,
                 fault: None,
                 bytes_read: 0,
+                journal: None,
+                journal_base: BTreeMap::new(),
+                journal_base_names: BTreeMap::new(),
             })),
         }
     }
@@ -363,6 +372,7 @@ impl State {
     }
 
     fn change(&mut self, op: NsOp) {
+        self.journal(|| journal::Change::Namespace(op.clone()));
         op.apply(&mut self.names);
         self.ns_pending.push(op);
     }
@@ -456,6 +466,11 @@ impl VfsFile for SimFile {
             if let Some(fault) = state.mutation() {
                 // Part of the write may have reached the page cache.
                 let landed = to_usize(state.rng.below(buf.len() as u64 + 1));
+                state.journal(|| journal::Change::Write {
+                    inode: id,
+                    offset,
+                    data: buf[..landed].to_vec(),
+                });
                 let node = inode(state, id)?;
                 if landed > 0 {
                     write_into(&mut node.written, offset, &buf[..landed]);
@@ -466,6 +481,11 @@ impl VfsFile for SimFile {
                 }
                 return Err(fault_error(fault, "write"));
             }
+            state.journal(|| journal::Change::Write {
+                inode: id,
+                offset,
+                data: buf.to_vec(),
+            });
             let node = inode(state, id)?;
             write_into(&mut node.written, offset, buf);
             node.pending.push(Pending::Write {
@@ -482,6 +502,7 @@ impl VfsFile for SimFile {
             if let Some(fault) = state.mutation() {
                 return Err(fault_error(fault, "set_len"));
             }
+            state.journal(|| journal::Change::SetLen { inode: id, len });
             let node = inode(state, id)?;
             node.written.resize(to_usize(len), 0);
             node.pending.push(Pending::SetLen(len));
@@ -655,6 +676,10 @@ impl Vfs for SimFs {
         }))
     }
 }
+
+mod journal;
+
+pub use journal::CrashPoint;
 
 #[cfg(test)]
 mod tests;

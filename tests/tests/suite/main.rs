@@ -9,6 +9,7 @@
 mod cancel;
 mod conformance;
 mod crash;
+mod crash_points;
 mod enospc;
 mod errors;
 mod faults;
