@@ -28,6 +28,12 @@ fn bench_dir() -> tempfile::TempDir {
 }
 
 fn runtime() -> tokio::runtime::Runtime {
+    if std::env::var_os("SPOOL_BENCH_CURRENT_THREAD").is_some() {
+        return tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+    }
     tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -341,7 +347,9 @@ fn reads(c: &mut Criterion) {
         b.iter(|| {
             let at = rng.below((n - 100) as u64) as usize;
             assert_eq!(
-                raw::read_at(&raw_file, raw_offsets[at], 100).unwrap().len(),
+                raw::read_span(&raw_file, raw_offsets[at], raw_offsets[at + 100])
+                    .unwrap()
+                    .len(),
                 100
             );
         });
@@ -360,6 +368,62 @@ fn reads(c: &mut Criterion) {
         });
     });
     group.finish();
+
+    page_latency(&rt, &log, &raw_file, &raw_offsets, n);
+}
+
+/// Criterion reports means; the page target is on the tail. Times 10,000
+/// pages one by one, each at a random seq, and prints the percentiles.
+fn page_latency(
+    rt: &tokio::runtime::Runtime,
+    log: &Log,
+    raw_file: &std::fs::File,
+    raw_offsets: &[u64],
+    n: usize,
+) {
+    // Criterion reports means; the target is on the tail. Time 10,000 pages
+    // one by one, each at a random seq, and print the percentiles.
+    let mut rng = SimRng::new(SEED ^ 1);
+    let samples = 10_000;
+    let mut raw_times = Vec::with_capacity(samples);
+    let mut spool_times = Vec::with_capacity(samples);
+    for _ in 0..samples {
+        let at = rng.below((n - 100) as u64);
+        let started = Instant::now();
+        let pages = raw::read_span(
+            raw_file,
+            raw_offsets[at as usize],
+            raw_offsets[at as usize + 100],
+        )
+        .unwrap();
+        raw_times.push(started.elapsed());
+        assert_eq!(pages.len(), 100);
+        let cursor = log.cursor_at(Seq(at), Direction::Forward);
+        let started = Instant::now();
+        let page = rt.block_on(log.read_page(&cursor, 100)).unwrap();
+        spool_times.push(started.elapsed());
+        assert_eq!(page.records.len(), 100);
+    }
+    let (raw_p, spool_p) = (percentiles(&mut raw_times), percentiles(&mut spool_times));
+    eprintln!(
+        "page_of_100_at_random_seq latency over {samples} pages: \
+         raw p50 {:?} p99 {:?} p99.9 {:?}; spool p50 {:?} p99 {:?} p99.9 {:?}; \
+         spool/raw p99 = {:.2}",
+        raw_p[0],
+        raw_p[1],
+        raw_p[2],
+        spool_p[0],
+        spool_p[1],
+        spool_p[2],
+        spool_p[1].as_secs_f64() / raw_p[1].as_secs_f64()
+    );
+}
+
+/// p50, p99 and p99.9 of `times`.
+fn percentiles(times: &mut [Duration]) -> [Duration; 3] {
+    times.sort_unstable();
+    let at = |per_mille: usize| times[(times.len() - 1) * per_mille / 1000];
+    [at(500), at(990), at(999)]
 }
 
 /// Open after a crash: a log of `SPOOL_BENCH_OPEN_MIB` MiB abandoned without

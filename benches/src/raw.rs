@@ -86,25 +86,24 @@ pub fn offsets(path: &Path) -> io::Result<Vec<u64>> {
     Ok(out)
 }
 
-/// Reads `count` frames from frame offset `start` with pread, verifying CRCs.
-pub fn read_at(file: &File, start: u64, count: usize) -> io::Result<Vec<Bytes>> {
-    let mut out = Vec::with_capacity(count);
-    let mut at = start;
-    let mut header = [0u8; 8];
-    for _ in 0..count {
-        if file.read_exact_at(&mut header, at).is_err() {
-            break;
-        }
-        let n = u32::from_le_bytes([header[0], header[1], header[2], header[3]]) as usize;
-        let mut payload = vec![0u8; n];
-        file.read_exact_at(&mut payload, at + 8)?;
-        if crc32fast::hash(&payload)
-            != u32::from_le_bytes([header[4], header[5], header[6], header[7]])
-        {
+/// Reads the frames in `start..end` (frame offsets, from [`offsets`]) with
+/// one pread, verifying each CRC: the least a page read can cost.
+pub fn read_span(file: &File, start: u64, end: u64) -> io::Result<Vec<Bytes>> {
+    let len = usize::try_from(end - start).map_err(io::Error::other)?;
+    let mut buf = vec![0u8; len];
+    file.read_exact_at(&mut buf, start)?;
+    let buf = Bytes::from(buf);
+    let mut out = Vec::new();
+    let mut at = 0;
+    while at + 8 <= buf.len() {
+        let n = u32::from_le_bytes([buf[at], buf[at + 1], buf[at + 2], buf[at + 3]]) as usize;
+        let crc = u32::from_le_bytes([buf[at + 4], buf[at + 5], buf[at + 6], buf[at + 7]]);
+        let payload = buf.slice(at + 8..at + 8 + n);
+        if crc32fast::hash(&payload) != crc {
             return Err(io::Error::other("bad crc"));
         }
-        out.push(Bytes::from(payload));
-        at += 8 + n as u64;
+        out.push(payload);
+        at += 8 + n;
     }
     Ok(out)
 }
