@@ -61,18 +61,28 @@ fn open_log(rt: &tokio::runtime::Runtime, dir: &tempfile::TempDir, durability: D
 }
 
 /// A new raw log in its own directory (kept alive with it).
+/// Both kinds of fresh log get one record before timing starts: what is
+/// measured is an append to a live log, not the first write of a file's life
+/// (which pays for its first page, and spool's for its writer task's start).
 fn fresh_raw() -> (tempfile::TempDir, RawLog) {
     let dir = bench_dir();
-    let log = RawLog::create(&dir.path().join("raw")).unwrap();
+    let mut log = RawLog::create(&dir.path().join("raw")).unwrap();
+    log.append(WARM_UP).unwrap();
+    log.flush().unwrap();
     (dir, log)
 }
 
-/// A new spool log in its own directory (kept alive with it).
+/// A new spool log in its own directory (kept alive with it), holding one
+/// record, like [`fresh_raw`].
 fn fresh_log(rt: &tokio::runtime::Runtime, durability: Durability) -> (tempfile::TempDir, Log) {
     let dir = bench_dir();
     let log = open_log(rt, &dir, durability);
+    rt.block_on(log.append(WARM_UP)).unwrap();
     (dir, log)
 }
+
+/// The record every fresh log starts with.
+const WARM_UP: &[u8] = b"{\"warm\":\"up\"}";
 
 /// Times `run` over `iters` fresh states from `setup`, and `finish`es each
 /// one untimed before the next starts. A spool log's close fsyncs what it
