@@ -83,6 +83,7 @@ impl Log {
                 max_commit_bytes: config.max_commit_bytes,
             },
             next,
+            last_round: 0,
         };
         tokio::spawn(writer.run(receiver));
         Ok(Log {

@@ -93,14 +93,28 @@ pub(crate) struct Writer {
     pub(crate) visible: watch::Sender<Seq>,
     pub(crate) limits: Limits,
     pub(crate) next: Seq,
+    /// Requests in the last round (see `run`).
+    pub(crate) last_round: usize,
 }
 
 impl Writer {
     /// Runs until a `Close` is processed or every handle is dropped.
     pub(crate) async fn run(mut self, mut queue: mpsc::Receiver<Command>) {
         while let Some(first) = queue.recv().await {
+            // The first send wakes the writer, which may run at once (tokio
+            // runs a task woken from a worker next, on that worker), before
+            // the other appenders it just answered had their turn to send
+            // again: rounds of one. When the last round was shared, one
+            // yield lets them queue up first; a lone appender never pays it.
+            if self.last_round > 1
+                && queue.is_empty()
+                && matches!(&first, Command::Append(a) if a.durability.group_delay().is_none())
+            {
+                tokio::task::yield_now().await;
+            }
             let mut round = vec![first];
             self.gather(&mut queue, &mut round).await;
+            self.last_round = round.len();
             if self.commit(round).await {
                 return;
             }

@@ -411,27 +411,16 @@ impl SegmentedBackend {
         error
     }
 
-    /// fdatasync without stalling other tasks. On a multi-thread runtime it
-    /// runs right here under `block_in_place` (which moves this worker's
-    /// other tasks elsewhere): the caller waits for it anyway, and handing
-    /// it to the blocking pool and back costs two thread wake-ups per sync,
-    /// about a third of a small group commit on a VM. On a current-thread
-    /// runtime it goes to the blocking pool; outside any runtime it runs
-    /// inline.
+    /// fdatasync off the async worker threads. (`block_in_place` saves the
+    /// two thread wake-ups of the blocking pool per sync, but was measured
+    /// to slow every later append on the runtime: each call hands the
+    /// worker's core to another thread, so the runtime churns threads.)
     async fn sync_segment(segment: &Arc<Segment>) -> Result<()> {
-        let sync = {
-            let segment = Arc::clone(segment);
-            move || segment.file.sync_data()
-        };
-        let flavor = tokio::runtime::Handle::try_current().map(|h| h.runtime_flavor());
-        let synced = match flavor {
-            Ok(tokio::runtime::RuntimeFlavor::MultiThread) => tokio::task::block_in_place(sync),
-            Ok(_) => tokio::task::spawn_blocking(sync)
-                .await
-                .map_err(|e| Error::io("sync segment", std::io::Error::other(e.to_string())))?,
-            Err(_) => sync(),
-        };
-        synced.map_err(|e| Error::io("sync segment", e))
+        let segment = Arc::clone(segment);
+        tokio::task::spawn_blocking(move || segment.file.sync_data())
+            .await
+            .map_err(|e| Error::io("sync segment", std::io::Error::other(e.to_string())))?
+            .map_err(|e| Error::io("sync segment", e))
     }
 
     /// Makes everything written durable and records it in a commit slot.
