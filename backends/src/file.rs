@@ -112,6 +112,28 @@ impl VfsFile for StdFile {
         FileExt::read_exact_at(&self.file, buf, offset)
     }
 
+    fn read_vec_at(&self, len: usize, offset: u64) -> io::Result<Vec<u8>> {
+        // rustix reads into the vector's spare capacity and extends its
+        // length by what was read: no zero fill, and no unsafe here.
+        let mut buf = Vec::with_capacity(len);
+        while buf.len() < len {
+            let at = offset + buf.len() as u64;
+            match rustix::io::pread(&self.file, rustix::buffer::spare_capacity(&mut buf), at) {
+                Ok(0) => {
+                    return Err(io::Error::new(
+                        io::ErrorKind::UnexpectedEof,
+                        "read past the end",
+                    ));
+                }
+                Ok(_) | Err(rustix::io::Errno::INTR) => {}
+                Err(e) => return Err(e.into()),
+            }
+        }
+        // The capacity may exceed `len`; never hand out more than asked.
+        buf.truncate(len);
+        Ok(buf)
+    }
+
     fn write_all_at(&self, buf: &[u8], offset: u64) -> io::Result<()> {
         // Loops over short writes and EINTR.
         FileExt::write_all_at(&self.file, buf, offset)
@@ -230,6 +252,22 @@ mod tests {
         // Nothing but empty slices writes nothing and succeeds.
         f.write_vectored_all_at(&[&[], &[]], 0).unwrap();
         assert_eq!(f.len().unwrap(), 100 + want.len() as u64);
+    }
+
+    #[test]
+    fn read_vec_at_reads_exactly_or_reports_eof() {
+        let d = dir();
+        let f = StdFs
+            .open(&d.path().join("r"), OpenMode::CreateNew)
+            .unwrap();
+        let data: Vec<u8> = (0..200_000u32).map(|i| (i % 253) as u8).collect();
+        f.write_all_at(&data, 0).unwrap();
+        assert_eq!(f.read_vec_at(150_000, 7).unwrap(), &data[7..150_007]);
+        assert_eq!(f.read_vec_at(0, 5).unwrap(), Vec::<u8>::new());
+        assert_eq!(
+            f.read_vec_at(10, 199_995).unwrap_err().kind(),
+            io::ErrorKind::UnexpectedEof
+        );
     }
 
     #[test]

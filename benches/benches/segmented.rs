@@ -244,6 +244,48 @@ fn backend_append(c: &mut Criterion) {
     group.finish();
 }
 
+/// Appends of 1,024 records to one live log per sample: `iters` batches in
+/// a row to the same log, segment rolls (and the fsync that seals a full
+/// segment) included, against one growing raw file. The steady state of a
+/// long-lived log, where the fresh-log groups above measure a new one.
+fn live_appends(c: &mut Criterion) {
+    let rt = runtime();
+    let payloads = mixed_payloads(RECORDS, SEED);
+    let mut group = c.benchmark_group("append_no_sync_live_log");
+    group.throughput(Throughput::Elements(RECORDS as u64));
+    group.bench_function("raw_batch_1024", |b| {
+        b.iter_custom(|iters| {
+            let (dir, mut log) = fresh_raw();
+            let started = Instant::now();
+            for _ in 0..iters {
+                for p in &payloads {
+                    log.append(p).unwrap();
+                }
+                log.flush().unwrap();
+            }
+            let elapsed = started.elapsed();
+            drop((dir, log));
+            elapsed
+        });
+    });
+    group.bench_function("spool_batch_1024", |b| {
+        b.iter_custom(|iters| {
+            let state = fresh_log(&rt, Durability::Buffered);
+            let inputs: Vec<Vec<Bytes>> = (0..iters).map(|_| payloads.clone()).collect();
+            let started = Instant::now();
+            rt.block_on(async {
+                for batch in inputs {
+                    state.1.append_batch(batch).await.unwrap();
+                }
+            });
+            let elapsed = started.elapsed();
+            close_log(&rt, state);
+            elapsed
+        });
+    });
+    group.finish();
+}
+
 /// 16 tasks appending single records: spool's group commit against one raw
 /// write + fdatasync per record (Data), and against raw per-record flushes.
 fn group_commit(c: &mut Criterion) {
@@ -491,6 +533,7 @@ fn open_after_crash(c: &mut Criterion) {
 criterion_group!(
     benches,
     appends,
+    live_appends,
     backend_append,
     group_commit,
     reads,

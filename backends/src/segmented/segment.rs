@@ -29,8 +29,12 @@ pub enum ReadMode {
 /// The index holds an entry at least every this many bytes of frames.
 pub(crate) const INDEX_INTERVAL_BYTES: u64 = 4096;
 
-/// The smallest window a pread read fetches.
+/// The smallest first window of a pread read; the first window covers what
+/// the sparse index says the read needs, and each later one is twice the
+/// last, up to `MAX_WINDOW_BYTES`: a page of a hundred records costs one
+/// read, a long scan few large ones.
 const WINDOW_BYTES: u64 = 64 * 1024;
+const MAX_WINDOW_BYTES: u64 = 1024 * 1024;
 
 #[derive(Debug)]
 pub(crate) struct Segment {
@@ -142,9 +146,19 @@ impl Segment {
             .map_or((self.base, FRAMES_START), |e| (Seq(e.0), e.1))
     }
 
+    /// An offset at or after the end of the frames before seq `last`: the
+    /// first index entry at `last` or later, else `end`.
+    fn span_end(&self, last: Seq, end: u64) -> u64 {
+        let index = self.index.read().unwrap_or_else(PoisonError::into_inner);
+        let i = index.partition_point(|e| e.0 < last.0);
+        index.get(i).map_or(end, |e| e.1)
+    }
+
     /// A reader of this segment's bytes up to `end`: the whole mapping for a
-    /// sealed segment in mmap mode, pread windows otherwise.
-    pub(crate) fn source(&self, mode: ReadMode, end: u64) -> Result<Source<'_>> {
+    /// sealed segment in mmap mode, pread windows otherwise, the first one
+    /// about `span` bytes (what the read is expected to need, from the
+    /// sparse index), within `WINDOW_BYTES..=MAX_WINDOW_BYTES`.
+    pub(crate) fn source(&self, mode: ReadMode, end: u64, span: u64) -> Result<Source<'_>> {
         if mode == ReadMode::Mmap && self.is_sealed() {
             if let Some(map) = self.mapped.get() {
                 return Ok(Source::Mapped(map.clone()));
@@ -172,6 +186,7 @@ impl Segment {
             file: self.file.as_ref(),
             window: Bytes::new(),
             window_at: 0,
+            next_window: span.clamp(WINDOW_BYTES, MAX_WINDOW_BYTES),
             end,
         })
     }
@@ -203,7 +218,9 @@ impl Segment {
             return Ok(out);
         }
         let (mut seq, mut offset) = self.seek(from);
-        let mut source = self.source(mode, end)?;
+        let last = Seq(to.0.min(from.0.saturating_add(max_records as u64)));
+        let span = self.span_end(last, end).saturating_sub(offset);
+        let mut source = self.source(mode, end, span)?;
         let mut bytes = 0usize;
         while seq < to && out.len() < max_records && (out.is_empty() || bytes < max_bytes) {
             let Some((window, at)) = source.frame_bytes(offset, max_payload)? else {
@@ -251,7 +268,7 @@ impl Segment {
         end: u64,
         max_payload: usize,
     ) -> Result<Scan> {
-        let mut source = self.source(mode, end)?;
+        let mut source = self.source(mode, end, MAX_WINDOW_BYTES)?;
         let mut scan = Scan {
             batch_end: offset,
             batch_end_seq: seq,
@@ -316,6 +333,8 @@ pub(crate) enum Source<'a> {
         window: Bytes,
         window_at: u64,
         end: u64,
+        /// The size of the next fresh window.
+        next_window: u64,
     },
 }
 
@@ -333,6 +352,7 @@ impl Source<'_> {
                 window,
                 window_at,
                 end,
+                next_window,
             } => {
                 if offset >= *end {
                     return Ok(None);
@@ -346,10 +366,11 @@ impl Source<'_> {
                 }
                 // A fresh window at `offset`; grown to the frame's declared
                 // size only once that size is known to be within the bound.
-                let mut size = WINDOW_BYTES.min(available);
+                let mut size = (*next_window).min(available);
+                *next_window = (*next_window * 2).min(MAX_WINDOW_BYTES);
                 loop {
-                    let mut buf = vec![0u8; usize::try_from(size).unwrap_or(0)];
-                    file.read_exact_at(&mut buf, offset)
+                    let buf = file
+                        .read_vec_at(usize::try_from(size).unwrap_or(0), offset)
                         .map_err(|e| Error::io("read segment", e))?;
                     *window = Bytes::from(buf);
                     *window_at = offset;
