@@ -51,27 +51,11 @@ impl RawLog {
     }
 }
 
-/// Reads every frame of a raw log with pread, verifying each CRC; returns
-/// the payloads (as `Bytes` views of one buffer).
+/// Reads every frame of a raw log with one pread, verifying each CRC;
+/// returns the payloads (as `Bytes` views of one buffer).
 pub fn scan(path: &Path) -> io::Result<Vec<Bytes>> {
     let file = File::open(path)?;
-    let len = usize::try_from(file.metadata()?.len()).map_err(io::Error::other)?;
-    let mut buf = vec![0u8; len];
-    file.read_exact_at(&mut buf, 0)?;
-    let buf = Bytes::from(buf);
-    let mut out = Vec::new();
-    let mut at = 0;
-    while at + 8 <= buf.len() {
-        let n = u32::from_le_bytes([buf[at], buf[at + 1], buf[at + 2], buf[at + 3]]) as usize;
-        let crc = u32::from_le_bytes([buf[at + 4], buf[at + 5], buf[at + 6], buf[at + 7]]);
-        let payload = buf.slice(at + 8..at + 8 + n);
-        if crc32fast::hash(&payload) != crc {
-            return Err(io::Error::other("bad crc"));
-        }
-        out.push(payload);
-        at += 8 + n;
-    }
-    Ok(out)
+    read_span(&file, 0, file.metadata()?.len())
 }
 
 /// Byte offsets of every frame of a raw log (an in-memory index, built once).

@@ -8,9 +8,11 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
+use spool_backends::MemoryBackend;
 use spool_engine::{
     Backend, Capabilities, Durability, Error, NewRecord, ReadRange, Record, Result, Seq, SeqRange,
 };
+use spool_engine::{Log, LogConfig, LogId};
 use tokio::sync::Semaphore;
 
 /// What to break, and when.
@@ -90,6 +92,26 @@ impl Faulty {
     pub fn set_faults(&self, faults: Faults) {
         *self.faults.lock().unwrap() = faults;
     }
+}
+
+/// A log (default config) over a `Faulty` wrapper of a fresh memory
+/// backend; returns the wrapper to steer and count, and the memory backend
+/// to reopen.
+///
+/// # Panics
+///
+/// Outside a tokio runtime.
+#[must_use]
+pub fn faulty_log(faults: Faults) -> (Log, Arc<Faulty>, MemoryBackend) {
+    let memory = MemoryBackend::new();
+    let faulty = Arc::new(Faulty::new(Arc::new(memory.clone()), faults));
+    let log = Log::open(
+        LogId::new("faulty").expect("a valid id"),
+        faulty.clone(),
+        LogConfig::default(),
+    )
+    .expect("the default config is valid");
+    (log, faulty, memory)
 }
 
 fn injected(kind: io::ErrorKind, op: &'static str) -> Error {

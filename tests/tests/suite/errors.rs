@@ -92,16 +92,7 @@ async fn a_backend_returning_wrong_seqs_is_corrupt_not_data() {
 /// typed error in every reader, never an empty page or a paging loop.
 #[tokio::test]
 async fn a_backend_that_returns_nothing_is_corrupt_in_every_reader() {
-    let faulty = Arc::new(Faulty::new(
-        Arc::new(MemoryBackend::new()),
-        Faults::default(),
-    ));
-    let log = Log::open(
-        LogId::new("e").unwrap(),
-        faulty.clone(),
-        LogConfig::default(),
-    )
-    .unwrap();
+    let (log, faulty, _) = spool_tests::faulty::faulty_log(Faults::default());
     log.append_batch([&b"a"[..], b"b", b"c"]).await.unwrap();
     faulty.set_faults(Faults {
         empty_reads: true,

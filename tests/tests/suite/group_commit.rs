@@ -187,19 +187,10 @@ async fn a_refused_request_fails_alone_and_the_rest_of_its_round_commits() {
 /// retries, up to its bound. Expectations are judged against the new end.
 #[tokio::test]
 async fn foreign_appends_are_retried_for_plain_appends_and_judged_for_expectations() {
-    let backend = Arc::new(Faulty::new(
-        Arc::new(MemoryBackend::new()),
-        Faults {
-            foreign_appends: 3,
-            ..Faults::default()
-        },
-    ));
-    let log = Log::open(
-        LogId::new("g").unwrap(),
-        backend.clone(),
-        LogConfig::default(),
-    )
-    .unwrap();
+    let (log, backend, _) = spool_tests::faulty::faulty_log(Faults {
+        foreign_appends: 3,
+        ..Faults::default()
+    });
     // Three conflicts in a row (each leaves a foreign record), then it lands.
     assert_eq!(log.append(&b"mine"[..]).await.unwrap(), Seq(3));
     assert_eq!(log.next_seq(), Seq(4));

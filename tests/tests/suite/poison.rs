@@ -8,23 +8,11 @@ use std::sync::Arc;
 
 use spool_backends::MemoryBackend;
 use spool_engine::{Durability, Error, Log, LogConfig, LogId, Seq};
-use spool_tests::faulty::{Faults, Faulty};
+use spool_tests::faulty::Faults;
 
 fn faulty_log(faults: Faults) -> (Log, MemoryBackend) {
-    let (log, memory, _) = counted_log(faults);
+    let (log, _, memory) = spool_tests::faulty::faulty_log(faults);
     (log, memory)
-}
-
-fn counted_log(faults: Faults) -> (Log, MemoryBackend, Arc<Faulty>) {
-    let memory = MemoryBackend::new();
-    let backend = Arc::new(Faulty::new(Arc::new(memory.clone()), faults));
-    let log = Log::open(
-        LogId::new("p").unwrap(),
-        backend.clone(),
-        LogConfig::default(),
-    )
-    .unwrap();
-    (log, memory, backend)
 }
 
 async fn assert_poisoned(log: &Log) {
@@ -46,7 +34,7 @@ async fn assert_poisoned(log: &Log) {
 
 #[tokio::test]
 async fn a_failed_sync_poisons_and_is_never_retried() {
-    let (log, memory, backend) = counted_log(Faults {
+    let (log, backend, memory) = spool_tests::faulty::faulty_log(Faults {
         fail_sync: Some((1, ErrorKind::Other)),
         ..Faults::default()
     });
