@@ -3,7 +3,9 @@
 //! length + CRC frames through a `BufWriter`, pread/scan reads). Fixed-seed
 //! mixed workload; files under `BENCH_DIR` (default: the system temp dir).
 //! `SPOOL_BENCH_OPEN_MIB` sets the log size of the open-after-crash bench
-//! (default 1024).
+//! (default 1024); `SPOOL_BENCH_CURRENT_THREAD=1` runs spool on a
+//! current-thread runtime instead of two workers. docs/benchmarks.md says
+//! how each group is set up and what bounds it.
 
 #![allow(clippy::unwrap_used, clippy::cast_possible_truncation, missing_docs)]
 
