@@ -61,6 +61,9 @@ async fn append_batch(log: &SegmentedBackend, next: Seq) -> Seq {
 async fn write_forever(dir: &str) {
     let log = SegmentedBackend::open(Arc::new(StdFs), dir, config()).expect("open");
     let mut stdout = std::io::stdout().lock();
+    // Recovery is done: the parent may now aim its kill at the appends.
+    writeln!(stdout, "ready").unwrap();
+    stdout.flush().unwrap();
     let mut next = log.next_seq();
     loop {
         next = append_batch(&log, next).await;
