@@ -4,7 +4,7 @@
 //! observed from outside.
 
 use std::io;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
@@ -32,6 +32,10 @@ pub struct Faults {
     pub foreign_appends: usize,
     /// Return no records from every read (a backend that lost data).
     pub empty_reads: bool,
+    /// Retention racing a reader: every read behaves as if the records below
+    /// this seq were dropped just before it, and `start_seq` reports it only
+    /// from the first such read on (the reader saw the old start).
+    pub retain_during_read: Option<u64>,
 }
 
 /// A backend wrapper that injects faults and counts calls.
@@ -44,6 +48,7 @@ pub struct Faulty {
     syncs: AtomicUsize,
     gate: Option<Arc<Semaphore>>,
     at_gate: AtomicUsize,
+    retained: AtomicU64,
 }
 
 impl Faulty {
@@ -58,6 +63,7 @@ impl Faulty {
             syncs: AtomicUsize::new(0),
             gate: None,
             at_gate: AtomicUsize::new(0),
+            retained: AtomicU64::new(0),
         }
     }
 
@@ -168,12 +174,21 @@ impl Backend for Faulty {
     }
 
     async fn read(&self, range: ReadRange) -> Result<Vec<Record>> {
-        let (shift, empty) = {
+        let (shift, empty, retain) = {
             let faults = self.faults.lock().unwrap();
-            (faults.shift_read_seqs, faults.empty_reads)
+            (
+                faults.shift_read_seqs,
+                faults.empty_reads,
+                faults.retain_during_read,
+            )
         };
         if empty {
             return Ok(Vec::new());
+        }
+        let mut range = range;
+        if let Some(below) = retain {
+            self.retained.fetch_max(below, Ordering::SeqCst);
+            range.from = range.from.max(Seq(below));
         }
         let mut records = self.inner.read(range).await?;
         for r in &mut records {
@@ -194,7 +209,9 @@ impl Backend for Faulty {
     }
 
     fn start_seq(&self) -> Seq {
-        self.inner.start_seq()
+        self.inner
+            .start_seq()
+            .max(Seq(self.retained.load(Ordering::SeqCst)))
     }
 
     fn next_seq(&self) -> Seq {

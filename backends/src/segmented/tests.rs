@@ -500,3 +500,26 @@ async fn a_batch_of_many_write_chunks_is_whole_or_absent() {
         }
     }
 }
+
+/// Reads that start before the segment's first index entry start at the
+/// segment's first frame, not at the entry (the sparse index's first entry
+/// is at least 4 KiB in).
+#[tokio::test]
+async fn reads_before_the_first_index_entry_start_at_the_first_frame() {
+    let (_, vfs) = sim();
+    let b = SegmentedBackend::open(vfs, "/log", SegmentedConfig::default()).unwrap();
+    append_n(&b, 0, 200, 10).await;
+    for from in [0u64, 1, 17, 150] {
+        let got = b
+            .read(ReadRange {
+                from: Seq(from),
+                to: Seq(from + 5),
+                max_records: 5,
+                max_bytes: usize::MAX,
+            })
+            .await
+            .unwrap();
+        let seqs: Vec<u64> = got.iter().map(|r| r.seq.0).collect();
+        assert_eq!(seqs, (from..from + 5).collect::<Vec<_>>(), "from {from}");
+    }
+}

@@ -125,6 +125,43 @@ async fn a_backend_that_returns_nothing_is_corrupt_in_every_reader() {
     assert!(is_missing(&tailed), "{tailed:?}");
 }
 
+/// Retention that lands between a reader's look at the start and its
+/// backend read makes a shorter page (or an empty one), never `Corrupt`.
+#[tokio::test]
+async fn retention_racing_a_reader_shortens_its_page_and_is_not_corrupt() {
+    let (log, faulty, _) = spool_tests::faulty::faulty_log(Faults::default());
+    let payloads: Vec<Vec<u8>> = (0..10u8).map(|i| vec![i]).collect();
+    log.append_batch(payloads).await.unwrap();
+    faulty.set_faults(Faults {
+        retain_during_read: Some(4),
+        ..Faults::default()
+    });
+    let page = log.read_page(&log.first_cursor(), 6).await.unwrap();
+    let seqs: Vec<u64> = page.records.iter().map(|r| r.seq.0).collect();
+    assert_eq!(seqs, vec![4, 5, 6, 7, 8, 9]);
+    assert!(page.next.is_none());
+    // A backward page wholly below the new start is empty and ends paging.
+    let below = log
+        .read_page(&log.cursor_at(Seq(3), Direction::Backward), 3)
+        .await
+        .unwrap();
+    assert!(
+        below.records.is_empty() && below.next.is_none(),
+        "{below:?}"
+    );
+    // A backend that really skips records is still caught: the start does
+    // not explain a gap above it.
+    faulty.set_faults(Faults {
+        shift_read_seqs: 1,
+        ..Faults::default()
+    });
+    let err = log
+        .read_page(&log.cursor_at(Seq(5), Direction::Forward), 2)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::Corrupt { .. }), "{err:?}");
+}
+
 #[test]
 fn unsupported_cursor_version() {
     let c = Cursor::new(&LogId::new("a").unwrap(), Direction::Forward, Seq(0)).to_string();
