@@ -22,6 +22,7 @@
 //! 4. Any failed write or fsync poisons the backend: every later write or
 //!    sync fails until reopen, and no fsync is retried.
 
+mod batch;
 mod index;
 mod layout;
 mod recovery;
@@ -36,8 +37,8 @@ use std::sync::{Arc, Mutex, PoisonError, RwLock};
 
 use async_trait::async_trait;
 use spool_engine::{
-    Backend, Capabilities, CodecKind, Durability, Error, NewRecord, OpenMode, PayloadRule,
-    ReadRange, Record, Result, Seq, SeqRange, Vfs, VfsLock, frame,
+    Backend, Capabilities, Durability, Error, NewRecord, OpenMode, PayloadRule, ReadRange, Record,
+    Result, Seq, SeqRange, Vfs, VfsLock, frame,
 };
 
 pub use recovery::RecoveryReport;
@@ -521,69 +522,6 @@ impl SegmentedBackend {
     }
 }
 
-/// Payloads up to this size are copied next to their headers; larger ones
-/// are written from the caller's buffer. Below it, a separate `iovec` costs
-/// more than the copy.
-const INLINE_PAYLOAD_BYTES: usize = 512;
-
-/// A large batch is written in pieces of about this size (see `append`).
-const WRITE_CHUNK_BYTES: u64 = 256 << 10;
-
-/// A piece of a batch's write: a range of the staging buffer, or the
-/// payload of the batch's `i`-th record.
-enum Piece {
-    Staged(std::ops::Range<usize>),
-    Payload(usize),
-}
-
-/// Encodes the headers of `records[range]` (seqs counted from `start`, the
-/// batch's first; all but the batch's last frame flagged "batch continues")
-/// into `staged`, with the small payloads, and returns the pieces whose
-/// concatenation is those frames.
-fn stage_batch(
-    staged: &mut Vec<u8>,
-    start: Seq,
-    records: &[NewRecord],
-    range: std::ops::Range<usize>,
-) -> Result<Vec<Piece>> {
-    staged.clear();
-    let mut pieces = Vec::new();
-    let mut run_start = 0;
-    let last = records.len().saturating_sub(1);
-    for i in range {
-        let record = &records[i];
-        let header = frame::encode_header(&frame::Frame {
-            seq: Seq(start.0 + i as u64),
-            timestamp_ms: record.timestamp_ms,
-            codec: CodecKind::Raw,
-            batch_continues: i < last,
-            payload: &record.payload,
-        })?;
-        staged.extend_from_slice(&header);
-        if record.payload.len() <= INLINE_PAYLOAD_BYTES {
-            staged.extend_from_slice(&record.payload);
-        } else {
-            pieces.push(Piece::Staged(run_start..staged.len()));
-            pieces.push(Piece::Payload(i));
-            run_start = staged.len();
-        }
-    }
-    if run_start < staged.len() {
-        pieces.push(Piece::Staged(run_start..staged.len()));
-    }
-    Ok(pieces)
-}
-
-/// `(seq, offset)` of every frame of a batch written at `at`.
-fn frame_offsets(mut at: u64, start: Seq, records: &[NewRecord]) -> Vec<(u64, u64)> {
-    let mut offsets = Vec::with_capacity(records.len());
-    for (i, record) in records.iter().enumerate() {
-        offsets.push((start.0 + i as u64, at));
-        at += frame::encoded_len(record.payload.len()) as u64;
-    }
-    offsets
-}
-
 fn write_index(
     vfs: &dyn Vfs,
     dir: &Path,
@@ -639,38 +577,18 @@ impl Backend for SegmentedBackend {
         {
             self.roll(&mut w).await?;
         }
-        // Headers and small payloads are staged in one buffer; larger
-        // payloads go to the kernel straight from the caller's `Bytes`, so
-        // most of a batch is copied once (into the page cache), not twice.
-        // A large batch is written in chunks of about `WRITE_CHUNK_BYTES`, so
-        // that the bytes the checksum pass just read are still in the CPU
-        // cache when the kernel copies them.
         let mut staged = std::mem::take(&mut w.buf);
-        let mut at = w.write_len;
-        let mut first = 0;
-        let mut written = Ok(());
-        while first < records.len() && written.is_ok() {
-            let mut end = first;
-            let mut chunk_bytes = 0u64;
-            while end < records.len() && (end == first || chunk_bytes < WRITE_CHUNK_BYTES) {
-                chunk_bytes += frame::encoded_len(records[end].payload.len()) as u64;
-                end += 1;
-            }
-            let pieces = stage_batch(&mut staged, start, records, first..end)?;
-            let slices: Vec<&[u8]> = pieces
-                .iter()
-                .map(|piece| match piece {
-                    Piece::Staged(range) => &staged[range.clone()],
-                    Piece::Payload(i) => &records[*i].payload[..],
-                })
-                .collect();
-            written = w.active.file.write_vectored_all_at(&slices, at);
-            at += chunk_bytes;
-            first = end;
-        }
+        let written = batch::write(
+            w.active.file.as_ref(),
+            &mut staged,
+            w.write_len,
+            start,
+            records,
+        );
         w.buf = staged;
-        written.map_err(|e| self.poison(Error::io("append", e)))?;
-        let offsets = frame_offsets(w.write_len, start, records);
+        // Any failure may leave part of the batch written: poison (P7).
+        written.map_err(|e| self.poison(e))?;
+        let offsets = batch::frame_offsets(w.write_len, start, records);
         w.write_len += batch_bytes;
         w.next_seq = Seq(start.0 + records.len() as u64);
         w.active.publish(&offsets, w.write_len, w.next_seq);

@@ -458,7 +458,7 @@ async fn a_batch_of_many_write_chunks_is_whole_or_absent() {
         .collect();
     let total: usize = batch.iter().map(|r| r.payload.len()).sum();
     assert!(
-        total as u64 > 4 * WRITE_CHUNK_BYTES,
+        total as u64 > 4 * batch::WRITE_CHUNK_BYTES,
         "must span several chunks"
     );
     for seed in 0..40 {
