@@ -8,12 +8,14 @@
 //!   map in `mmap.rs`.
 //! - `SimFs` (feature `sim`): an in-memory `Vfs` that crashes, tears writes
 //!   and fails on cue, for the crash and fault suites.
+//! - [`JsonlBackend`]: a plain JSONL file (a Codex rollout) as a log.
+//! - [`SegmentedBackend`]: spool's own crash-safe segmented format.
 //!
-//! The JSONL and segmented backends build on these next (ARCHITECTURE.md).
 //! Every backend implements [`spool_engine::Backend`] and passes the one
 //! conformance suite in `spool-tests`.
 
 pub mod file;
+pub mod jsonl;
 pub mod memory;
 mod mmap;
 pub mod segmented;
@@ -21,6 +23,7 @@ pub mod segmented;
 pub mod sim;
 
 pub use file::StdFs;
+pub use jsonl::{JsonlBackend, JsonlConfig, LineMode, SidecarIndex, TailPolicy};
 pub use memory::MemoryBackend;
 pub use segmented::{ReadMode, RecoveryMode, SegmentedBackend, SegmentedConfig};
 #[cfg(feature = "sim")]

@@ -272,6 +272,39 @@ pub enum CorruptKind {
         /// The seq stored.
         found: Seq,
     },
+    /// A line of a JSONL log is not one JSON value (strict mode).
+    #[error("line {line} ({len} bytes) is {fault}")]
+    InvalidLine {
+        /// The line number, 1-based as editors count (the record's seq is
+        /// `line - 1`).
+        line: u64,
+        /// The line's length without its `\n`.
+        len: u64,
+        /// What is wrong with it.
+        fault: LineFault,
+    },
+}
+
+/// Why a JSONL line is not a JSON record. Each has one defined outcome in
+/// the JSONL backend (docs/format.md, "JSONL logs").
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, thiserror::Error)]
+#[non_exhaustive]
+pub enum LineFault {
+    /// Empty, or only spaces, tabs and `\r`.
+    #[error("blank")]
+    Blank,
+    /// Not valid UTF-8.
+    #[error("not valid UTF-8")]
+    InvalidUtf8,
+    /// Holds NUL bytes: zero fill, as a crash leaves in unwritten blocks.
+    #[error("zero-filled (NUL bytes)")]
+    Nul,
+    /// UTF-8, but not exactly one JSON value (a BOM lands here too).
+    #[error("not one JSON value")]
+    NotJson,
+    /// Longer than the configured line bound; never read into memory.
+    #[error("longer than the line bound")]
+    TooLong,
 }
 
 /// What was wrong with a cursor string.

@@ -62,7 +62,7 @@ pub use codec::{Codec, CodecKind, Json, MsgPack, Raw};
 pub use config::LogConfig;
 pub use cursor::{Cursor, Direction};
 pub use durability::Durability;
-pub use error::{CorruptKind, CursorProblem, Error, Result};
+pub use error::{CorruptKind, CursorProblem, Error, LineFault, Result};
 pub use log::{Log, Page};
 pub use log_id::LogId;
 pub use record::{NewRecord, Record};

@@ -8,7 +8,10 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use async_trait::async_trait;
-use spool_backends::{MemoryBackend, ReadMode, SegmentedBackend, SegmentedConfig, SimFs, StdFs};
+use spool_backends::{
+    JsonlBackend, JsonlConfig, MemoryBackend, ReadMode, SegmentedBackend, SegmentedConfig, SimFs,
+    StdFs,
+};
 use spool_engine::{Backend, Capabilities, PayloadRule, Result, Vfs};
 use spool_tests::conformance::{Subject, run};
 
@@ -143,4 +146,90 @@ fn segmented_backend_with_pread_reads_conforms() {
 #[test]
 fn segmented_backend_on_disk_conforms() {
     run(&SegmentedOnDisk(tempfile::tempdir().unwrap()), 300);
+}
+
+/// The JSONL backend on a simulated file system, in either line mode.
+struct JsonlOnSim(JsonlConfig);
+
+#[async_trait]
+impl Subject for JsonlOnSim {
+    type Handle = Arc<dyn Vfs>;
+
+    fn name(&self) -> &'static str {
+        match self.0.lines {
+            spool_backends::LineMode::Strict => "jsonl on SimFs (strict)",
+            spool_backends::LineMode::Lenient => "jsonl on SimFs (lenient)",
+        }
+    }
+
+    fn capabilities(&self) -> Capabilities {
+        let vfs: Arc<dyn Vfs> = Arc::new(SimFs::new(0));
+        JsonlBackend::open(vfs, "/log.jsonl", self.0.clone())
+            .unwrap()
+            .capabilities()
+    }
+
+    async fn create(&self) -> Result<(Arc<dyn Vfs>, Arc<dyn Backend>)> {
+        let vfs: Arc<dyn Vfs> = Arc::new(SimFs::new(0));
+        let backend = JsonlBackend::open(vfs.clone(), "/log.jsonl", self.0.clone())?;
+        Ok((vfs, Arc::new(backend)))
+    }
+
+    async fn reopen(&self, vfs: &Arc<dyn Vfs>) -> Option<Result<Arc<dyn Backend>>> {
+        Some(
+            JsonlBackend::open(vfs.clone(), "/log.jsonl", self.0.clone())
+                .map(|b| Arc::new(b) as Arc<dyn Backend>),
+        )
+    }
+}
+
+/// The JSONL backend on the real disk.
+struct JsonlOnDisk(tempfile::TempDir);
+
+#[async_trait]
+impl Subject for JsonlOnDisk {
+    type Handle = PathBuf;
+
+    fn name(&self) -> &'static str {
+        "jsonl on StdFs"
+    }
+
+    fn capabilities(&self) -> Capabilities {
+        let path = self.0.path().join("caps.jsonl");
+        JsonlBackend::open(Arc::new(StdFs), path, JsonlConfig::owned())
+            .unwrap()
+            .capabilities()
+    }
+
+    async fn create(&self) -> Result<(PathBuf, Arc<dyn Backend>)> {
+        static NEXT: AtomicU64 = AtomicU64::new(0);
+        let path = self
+            .0
+            .path()
+            .join(format!("{}.jsonl", NEXT.fetch_add(1, Ordering::Relaxed)));
+        let backend = JsonlBackend::open(Arc::new(StdFs), &path, JsonlConfig::owned())?;
+        Ok((path, Arc::new(backend)))
+    }
+
+    async fn reopen(&self, path: &PathBuf) -> Option<Result<Arc<dyn Backend>>> {
+        Some(
+            JsonlBackend::open(Arc::new(StdFs), path, JsonlConfig::owned())
+                .map(|b| Arc::new(b) as Arc<dyn Backend>),
+        )
+    }
+}
+
+#[test]
+fn jsonl_backend_on_sim_fs_conforms() {
+    run(&JsonlOnSim(JsonlConfig::owned()), 5_000);
+}
+
+#[test]
+fn jsonl_backend_in_lenient_mode_conforms() {
+    run(&JsonlOnSim(JsonlConfig::foreign()), 1_000);
+}
+
+#[test]
+fn jsonl_backend_on_disk_conforms() {
+    run(&JsonlOnDisk(tempfile::tempdir().unwrap()), 300);
 }
