@@ -5,7 +5,7 @@
 //! file in bounded windows, and classifies each complete line once (JSON,
 //! blank, zero-filled, …), so reads never re-parse. Memory stays bounded
 //! whatever the file holds: one window, plus at most `max_line_bytes` of a
-//! line that spans windows; a longer line is measured, never held.
+//! line that spans windows; a longer line is measured, never held (R13).
 
 use std::collections::BTreeMap;
 use std::io;
@@ -121,73 +121,67 @@ pub struct Fragment {
 
 /// Indexes every complete line from `index.end()` to `file_len`, and returns
 /// the unterminated fragment after the last `\n`, if any.
+///
+/// A line that spans two windows is read again, whole, once its end is
+/// found (if it is within the bound): memory is one window plus one line,
+/// and no buffer ever grows by doubling past the bound.
 pub(crate) fn scan(
     file: &dyn VfsFile,
     index: &mut LineIndex,
     file_len: u64,
     max_line_bytes: usize,
 ) -> io::Result<Option<Fragment>> {
+    scan_in_windows(file, index, (file_len, max_line_bytes), WINDOW_BYTES)
+}
+
+/// [`scan`] with a chosen window (tests use tiny ones).
+fn scan_in_windows(
+    file: &dyn VfsFile,
+    index: &mut LineIndex,
+    (file_len, max_line_bytes): (u64, usize),
+    window_bytes: usize,
+) -> io::Result<Option<Fragment>> {
+    let max = max_line_bytes as u64;
     let mut line_start = index.end();
     let mut pos = line_start;
-    // The part of the current line read so far, while it fits the bound.
-    let mut carry: Vec<u8> = Vec::new();
-    let mut too_long = false;
     while pos < file_len {
-        let want = usize::try_from((file_len - pos).min(WINDOW_BYTES as u64)).unwrap_or(0);
+        let want = usize::try_from((file_len - pos).min(window_bytes as u64)).unwrap_or(0);
         let window = file.read_vec_at(want, pos)?;
-        let mut from = 0;
         for nl in memchr::memchr_iter(b'\n', &window) {
-            let end = pos + nl as u64 + 1;
-            let len = end - 1 - line_start;
-            let fault = if too_long || len > max_line_bytes as u64 {
+            let end = pos + nl as u64;
+            let fault = if end - line_start > max {
                 Some(LineFault::TooLong)
-            } else if carry.is_empty() {
+            } else if line_start >= pos {
+                let from = usize::try_from(line_start - pos).unwrap_or(0);
                 classify(&window[from..nl])
             } else {
-                carry.extend_from_slice(&window[from..nl]);
-                classify(&carry)
+                classify(&read_line(file, line_start, end)?)
             };
-            index.push(end, fault);
-            carry.clear();
-            too_long = false;
-            line_start = end;
-            from = nl + 1;
-        }
-        let rest = &window[from..];
-        if !too_long {
-            if carry.len() + rest.len() <= max_line_bytes {
-                grow_within(&mut carry, rest.len(), max_line_bytes);
-                carry.extend_from_slice(rest);
-            } else {
-                too_long = true;
-                carry = Vec::new();
-            }
+            index.push(end + 1, fault);
+            line_start = end + 1;
         }
         pos += window.len() as u64;
     }
     if line_start == file_len {
         return Ok(None);
     }
-    let fault = if too_long {
+    let len = file_len - line_start;
+    let fault = if len > max {
         Some(LineFault::TooLong)
     } else {
-        classify(&carry)
+        classify(&read_line(file, line_start, file_len)?)
     };
     Ok(Some(Fragment {
         offset: line_start,
-        len: file_len - line_start,
+        len,
         fault,
     }))
 }
 
-/// Reserves room for `add` more bytes without letting the vector's doubling
-/// take its capacity past `max` (the memory bound of R13).
-fn grow_within(carry: &mut Vec<u8>, add: usize, max: usize) {
-    let need = carry.len() + add;
-    if need > carry.capacity() {
-        let target = need.max(carry.capacity() * 2).min(max).max(need);
-        carry.reserve_exact(target - carry.len());
-    }
+/// Reads `[start, end)` (a line already known to be within the bound).
+fn read_line(file: &dyn VfsFile, start: u64, end: u64) -> io::Result<Vec<u8>> {
+    let len = usize::try_from(end - start).map_err(|_| io::Error::other("line exceeds memory"))?;
+    file.read_vec_at(len, start)
 }
 
 /// What is wrong with one line (its `\n` removed), or `None` for one JSON
@@ -228,17 +222,66 @@ mod tests {
         assert_eq!(classify(b"1 2"), Some(LineFault::NotJson));
     }
 
-    #[test]
-    fn growth_never_passes_the_bound() {
-        let mut v = Vec::new();
-        for _ in 0..100 {
-            grow_within(&mut v, 7, 500);
-            v.extend_from_slice(&[1; 7]);
-            if v.len() + 7 > 500 {
-                break;
+    /// The naive reading: split on `\n`, classify each line whole.
+    fn naive(bytes: &[u8], max: usize) -> (Vec<(u64, Option<LineFault>)>, Option<Fragment>) {
+        let mut lines = Vec::new();
+        let mut start = 0;
+        for (i, b) in bytes.iter().enumerate() {
+            if *b == b'\n' {
+                let line = &bytes[start..i];
+                let fault = if line.len() > max {
+                    Some(LineFault::TooLong)
+                } else {
+                    classify(line)
+                };
+                lines.push((i as u64 + 1, fault));
+                start = i + 1;
             }
         }
-        assert!(v.capacity() <= 500, "{}", v.capacity());
+        let fragment = (start < bytes.len()).then(|| {
+            let rest = &bytes[start..];
+            Fragment {
+                offset: start as u64,
+                len: rest.len() as u64,
+                fault: if rest.len() > max {
+                    Some(LineFault::TooLong)
+                } else {
+                    classify(rest)
+                },
+            }
+        });
+        (lines, fragment)
+    }
+
+    #[test]
+    fn any_window_size_finds_the_same_lines_as_a_naive_split() {
+        use crate::sim::SimFs;
+        use spool_engine::{OpenMode, Vfs};
+        let text: &[u8] = b"{\"a\":1}\n\n{\"long\":\"xxxxxxxxxxxxxxxxxxxx\"}\r\n\0\0\0\n\xff\n[1,\n{\"b\":2}\n{\"torn\"";
+        let sim = SimFs::new(0);
+        let file = sim
+            .open(std::path::Path::new("/f"), OpenMode::Create)
+            .unwrap();
+        file.write_all_at(text, 0).unwrap();
+        for max in [5, 12, 40, 1000] {
+            let (want_lines, want_fragment) = naive(text, max);
+            for window in 1..=text.len() + 1 {
+                let mut index = LineIndex::new();
+                let fragment =
+                    scan_in_windows(file.as_ref(), &mut index, (text.len() as u64, max), window)
+                        .unwrap();
+                let got: Vec<(u64, Option<LineFault>)> = (0..index.lines())
+                    .map(|l| (index.start(l + 1), index.fault(l)))
+                    .collect();
+                assert_eq!(got, want_lines, "window {window}, max {max}");
+                assert_eq!(fragment, want_fragment, "window {window}, max {max}");
+            }
+            // Resuming from a partial index gives the same result.
+            let mut index = LineIndex::new();
+            index.push(want_lines[0].0, want_lines[0].1);
+            scan_in_windows(file.as_ref(), &mut index, (text.len() as u64, max), 3).unwrap();
+            assert_eq!(index.lines(), want_lines.len() as u64);
+        }
     }
 
     #[test]
