@@ -63,3 +63,13 @@ write('cursor_decode', 'forward', cursor(0x1234_5678_9abc_def0, 0, 5, 0))
 write('cursor_decode', 'backward_hint', cursor(1, 1, 2**64 - 1, 4096))
 write('cursor_decode', 'other_version', 'v2.' + cursor(1, 0, 0, 0)[3:])
 write('cursor_decode', 'truncated', cursor(1, 0, 0, 0)[:-4])
+
+# jsonl_line: the Codex example files with damage in them, and one line of
+# each kind (CRLF, BOM, NUL, a torn end).
+import shutil
+for name in ['torn-tail.jsonl', 'torn-tail-invalid-utf8.jsonl', 'unknown-future-types.jsonl',
+             'blank-only.jsonl', 'session_index.jsonl']:
+    os.makedirs(os.path.join('fuzz', 'corpus', 'jsonl_line'), exist_ok=True)
+    shutil.copy(os.path.join('tests', 'fixtures', 'codex', 'examples', name),
+                os.path.join('fuzz', 'corpus', 'jsonl_line', name))
+write('jsonl_line', 'mixed', b'{"a":1}\r\n\xef\xbb\xbf{}\n\x00\x00\x00\n[1,2')
