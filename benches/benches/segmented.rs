@@ -16,32 +16,12 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use spool_backends::{SegmentedBackend, SegmentedConfig, SimRng, StdFs};
+use spool_benches::harness::{batches, bench_dir, fresh_timed, percentiles, runtime};
 use spool_benches::raw::{self, RawLog};
 use spool_benches::{SEED, mixed_payloads};
 use spool_engine::{Backend, Direction, Durability, Log, LogConfig, LogId, NewRecord, Seq};
 
 const RECORDS: usize = 1_024;
-
-fn bench_dir() -> tempfile::TempDir {
-    match std::env::var_os("BENCH_DIR") {
-        Some(dir) => tempfile::tempdir_in(dir).unwrap(),
-        None => tempfile::tempdir().unwrap(),
-    }
-}
-
-fn runtime() -> tokio::runtime::Runtime {
-    if std::env::var_os("SPOOL_BENCH_CURRENT_THREAD").is_some() {
-        return tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap();
-    }
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap()
-}
 
 fn open_log(rt: &tokio::runtime::Runtime, dir: &tempfile::TempDir, durability: Durability) -> Log {
     let _guard = rt.enter();
@@ -95,33 +75,6 @@ fn fresh_log(rt: &tokio::runtime::Runtime, durability: Durability) -> (tempfile:
 
 /// The record every fresh log starts with.
 const WARM_UP: &[u8] = b"{\"warm\":\"up\"}";
-
-/// Times `run` over `iters` fresh states from `setup`, and `finish`es each
-/// one untimed before the next starts. A spool log's close fsyncs what it
-/// wrote; left to a background drop it would overlap (and slow) the next
-/// timed iteration, which is not what an append costs.
-fn fresh_timed<S>(
-    iters: u64,
-    setup: impl Fn() -> S,
-    run: impl Fn(&mut S),
-    finish: impl Fn(S),
-) -> Duration {
-    let mut total = Duration::ZERO;
-    for _ in 0..iters {
-        let mut state = setup();
-        let started = Instant::now();
-        run(&mut state);
-        total += started.elapsed();
-        finish(state);
-    }
-    total
-}
-
-/// The payloads in batches of `size`, built untimed: handing a log owned
-/// `Bytes` is the caller's part, not the append's.
-fn batches(payloads: &[Bytes], size: usize) -> Vec<Vec<Bytes>> {
-    payloads.chunks(size).map(<[Bytes]>::to_vec).collect()
-}
 
 /// Closes a spool log (waiting for its final sync), then removes its files.
 fn close_log(rt: &tokio::runtime::Runtime, (dir, log): (tempfile::TempDir, Log)) {
@@ -540,13 +493,6 @@ fn page_latency(
         spool_p[2],
         spool_p[1].as_secs_f64() / raw_p[1].as_secs_f64()
     );
-}
-
-/// p50, p99 and p99.9 of `times`.
-fn percentiles(times: &mut [Duration]) -> [Duration; 3] {
-    times.sort_unstable();
-    let at = |per_mille: usize| times[(times.len() - 1) * per_mille / 1000];
-    [at(500), at(990), at(999)]
 }
 
 /// Open after a crash: a log of `SPOOL_BENCH_OPEN_MIB` MiB abandoned without

@@ -40,12 +40,18 @@ impl PayloadRule {
         match self {
             PayloadRule::Any => Ok(()),
             PayloadRule::JsonLine => {
-                if let Some(at) = memchr_newline(payload) {
+                if let Some(at) = memchr::memchr(b'\n', payload) {
                     return Err(Error::InvalidPayload {
                         reason: format!("a JSONL record may not contain a newline (byte {at})"),
                     });
                 }
-                serde_json::from_slice::<serde::de::IgnoredAny>(payload)
+                // serde_json skips over strings it ignores without checking
+                // their UTF-8, and a JSONL reader (Codex's included) rejects
+                // invalid UTF-8: check the encoding first.
+                let text = std::str::from_utf8(payload).map_err(|e| Error::InvalidPayload {
+                    reason: format!("a JSONL record must be UTF-8: {e}"),
+                })?;
+                serde_json::from_str::<serde::de::IgnoredAny>(text)
                     .map(|_| ())
                     .map_err(|e| Error::InvalidPayload {
                         reason: format!("a JSONL record must be one JSON value: {e}"),
@@ -53,10 +59,6 @@ impl PayloadRule {
             }
         }
     }
-}
-
-fn memchr_newline(bytes: &[u8]) -> Option<usize> {
-    bytes.iter().position(|b| *b == b'\n')
 }
 
 /// Which records a read wants: from `from` up to (not including) `to`, at most
@@ -128,7 +130,7 @@ mod tests {
         let rule = PayloadRule::JsonLine;
         rule.check(br#"{"a":1}"#).unwrap();
         rule.check(b"42").unwrap();
-        for bad in [&b"{\"a\":\n1}"[..], b"{", b"", b"1 2", b"\xff"] {
+        for bad in [&b"{\"a\":\n1}"[..], b"{", b"", b"1 2", b"\xff", b"\"\xff\""] {
             assert!(
                 matches!(rule.check(bad), Err(Error::InvalidPayload { .. })),
                 "{bad:?}"

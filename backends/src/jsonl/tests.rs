@@ -86,7 +86,7 @@ async fn bad_payloads_are_refused_before_anything_is_written() {
     let b = JsonlBackend::open(sim.clone(), path, JsonlConfig::owned()).unwrap();
     append_n(&b, 0, 2).await;
     let len = file_bytes(&sim, path).len();
-    for bad in [&b"{\"a\":\n1}"[..], b"{", b"", b"\xff"] {
+    for bad in [&b"{\"a\":\n1}"[..], b"{", b"", b"\xff", b"\"\xff\""] {
         let batch = [
             line(2),
             NewRecord {
