@@ -21,7 +21,7 @@ use std::io::Write;
 use std::sync::Arc;
 use std::time::Duration;
 
-use spool_backends::{SegmentedBackend, SegmentedConfig, StdFs};
+use spool_backends::{JsonlBackend, JsonlConfig, SegmentedBackend, SegmentedConfig, StdFs};
 use spool_engine::{Backend, Durability, Error, NewRecord, ReadRange, Seq};
 use spool_tests::child::{BATCH, record};
 
@@ -35,11 +35,14 @@ fn main() {
     match args.get(1).map(String::as_str) {
         Some("write") => runtime.block_on(write_forever(&dir)),
         Some("lock") => lock(&dir, args.get(3).and_then(|a| a.parse().ok()).unwrap_or(0)),
+        Some("jsonl-lock") => {
+            jsonl_lock(&dir, args.get(3).and_then(|a| a.parse().ok()).unwrap_or(0));
+        }
         Some("sigbus") => runtime.block_on(sigbus(&dir)),
         Some("golden") => runtime.block_on(golden(&dir)),
         _ => {
             eprintln!(
-                "usage: spool-test-child write DIR | lock DIR MILLIS | sigbus DIR | golden DIR"
+                "usage: spool-test-child write DIR | lock DIR MILLIS | jsonl-lock FILE MILLIS | sigbus DIR | golden DIR"
             );
             std::process::exit(2);
         }
@@ -74,6 +77,19 @@ async fn write_forever(dir: &str) {
 
 fn lock(dir: &str, hold_ms: u64) {
     match SegmentedBackend::open(Arc::new(StdFs), dir, config()) {
+        Ok(_log) => {
+            println!("writer");
+            std::io::stdout().flush().unwrap();
+            std::thread::sleep(Duration::from_millis(hold_ms));
+        }
+        Err(Error::Locked { .. }) => println!("locked"),
+        Err(e) => println!("error {e}"),
+    }
+}
+
+/// Like `lock`, for a JSONL file: its writer locks the file itself.
+fn jsonl_lock(file: &str, hold_ms: u64) {
+    match JsonlBackend::open(Arc::new(StdFs), file, JsonlConfig::owned()) {
         Ok(_log) => {
             println!("writer");
             std::io::stdout().flush().unwrap();

@@ -154,6 +154,91 @@ fn r10_the_lock_of_a_killed_writer_is_free_at_once() {
 }
 
 #[test]
+fn r10_a_jsonl_file_has_one_writer_across_processes_and_a_killed_one_lets_go() {
+    use spool_backends::{JsonlBackend, JsonlConfig};
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("rollout.jsonl");
+    std::fs::write(&file, b"{\"a\":1}\n").unwrap();
+    let mut holder = Command::new(CHILD)
+        .args(["jsonl-lock", file.to_str().unwrap(), "60000"])
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(holder.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    assert_eq!(line.trim(), "writer");
+    let err = JsonlBackend::open(Arc::new(StdFs), &file, JsonlConfig::owned()).unwrap_err();
+    assert!(matches!(err, spool_engine::Error::Locked { .. }), "{err:?}");
+    // Readers need no lock.
+    let reader =
+        JsonlBackend::open_read_only(Arc::new(StdFs), &file, JsonlConfig::owned()).unwrap();
+    assert_eq!(
+        spool_engine::Backend::next_seq(&reader),
+        spool_engine::Seq(1)
+    );
+    // A second process racing for it is told so too.
+    let racer = Command::new(CHILD)
+        .args(["jsonl-lock", file.to_str().unwrap(), "0"])
+        .output()
+        .unwrap();
+    assert_eq!(String::from_utf8(racer.stdout).unwrap().trim(), "locked");
+    holder.kill().unwrap();
+    holder.wait().unwrap();
+    let started = Instant::now();
+    loop {
+        match JsonlBackend::open(Arc::new(StdFs), &file, JsonlConfig::owned()) {
+            Ok(_) => break,
+            Err(spool_engine::Error::Locked { .. })
+                if started.elapsed() < Duration::from_secs(1) =>
+            {
+                std::thread::sleep(Duration::from_millis(5));
+            }
+            Err(e) => panic!("lock not released within 1 s of SIGKILL: {e}"),
+        }
+    }
+    // Locking added no file beside the rollout.
+    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
+}
+
+#[test]
+fn r11_a_jsonl_file_cut_by_another_program_under_a_reader_is_an_error_not_a_signal() {
+    use spool_backends::{JsonlBackend, JsonlConfig};
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("rollout.jsonl");
+    let lines: Vec<u8> = (0..2_000)
+        .flat_map(|i| format!("{{\"i\":{i}}}\n").into_bytes())
+        .collect();
+    std::fs::write(&file, &lines).unwrap();
+    let reader =
+        JsonlBackend::open_read_only(Arc::new(StdFs), &file, JsonlConfig::foreign()).unwrap();
+    // Another program (not spool) truncates it to a few lines.
+    std::fs::OpenOptions::new()
+        .write(true)
+        .open(&file)
+        .unwrap()
+        .set_len(100)
+        .unwrap();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
+    let got = rt.block_on(spool_engine::Backend::read(
+        &reader,
+        ReadRange {
+            from: spool_engine::Seq(0),
+            to: spool_engine::Seq(2_000),
+            max_records: 2_000,
+            max_bytes: usize::MAX,
+        },
+    ));
+    assert!(
+        matches!(got, Err(spool_engine::Error::Corrupt { .. })),
+        "{got:?}"
+    );
+}
+
+#[test]
 fn r11_an_outside_truncation_of_a_mapped_segment_is_sigbus_as_documented() {
     use std::os::unix::process::ExitStatusExt;
     let dir = tempfile::tempdir().unwrap();
