@@ -15,6 +15,7 @@ mod errors;
 mod faults;
 mod golden;
 mod group_commit;
+mod jsonl_crash;
 mod jsonl_files;
 mod jsonl_lines;
 mod jsonl_tails;
