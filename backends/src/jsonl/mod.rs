@@ -129,7 +129,14 @@ impl JsonlBackend {
             Self::index(vfs.as_ref(), sidecar.as_deref(), file.as_ref(), &config)?;
         let verdict = tail::decide(&index, fragment, file_len, config.lines);
         let write_len = match verdict {
-            Verdict::Clean => file_len,
+            // What a crashed writer left may still be only in the page
+            // cache: make it durable before reporting it so (and before
+            // the sidecar describes it).
+            Verdict::Clean => {
+                file.sync_data()
+                    .map_err(|e| Error::io("sync log file at open", e))?;
+                file_len
+            }
             Verdict::Corrupt {
                 line,
                 offset,
@@ -305,6 +312,7 @@ impl JsonlBackend {
     /// For a read-only log: indexes the lines completed since the last look
     /// and returns the new next seq. A writer's log returns its next seq.
     pub async fn refresh(&self) -> Result<Seq> {
+        self.check_open()?;
         if !self.inner.read_only {
             return Ok(self.next_seq());
         }
@@ -546,6 +554,22 @@ impl Backend for JsonlBackend {
             });
         }
         let offset = self.state().write_len;
+        // Another program that ignores the lock (Codex does not flock its
+        // rollouts) may have written since: never write over its bytes.
+        match self.inner.file.len() {
+            Ok(len) if len == offset => {}
+            Ok(len) => {
+                return Err(self.poison(Error::io(
+                    "append lines",
+                    std::io::Error::other(format!(
+                        "{} is {len} bytes, not the {offset} this writer wrote: another \
+                         program changed it without the lock; reopen the log",
+                        self.inner.path.display()
+                    )),
+                )));
+            }
+            Err(e) => return Err(self.poison(Error::io("stat log file", e))),
+        }
         let mut parts: Vec<&[u8]> = Vec::with_capacity(records.len() * 2);
         for record in records {
             parts.push(&record.payload);
@@ -717,7 +741,12 @@ impl JsonlBackend {
         for &(offset, len) in run {
             let at = usize::try_from(offset - run_start).unwrap_or(usize::MAX);
             let line_end = at + usize::try_from(len).unwrap_or(usize::MAX);
-            if buf.get(line_end) != Some(&b'\n') {
+            // The line must still end where the index says, and nowhere
+            // before: a file rewritten under a reader (or a forged
+            // sidecar) must not turn two lines into one record.
+            if buf.get(line_end) != Some(&b'\n')
+                || memchr::memchr(b'\n', &buf[at..line_end]).is_some()
+            {
                 return Err(self.changed_under_us(offset + len, offset + len));
             }
             out.push(Record {

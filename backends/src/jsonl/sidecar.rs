@@ -57,15 +57,20 @@ pub(crate) fn load(
         .open(sidecar, OpenMode::Read)
         .map_err(|_| SidecarMiss::Missing)?;
     let len = handle.len().map_err(|_| SidecarMiss::Missing)?;
-    // At most ~10 bytes per line plus the fixed part: a longer sidecar
-    // belongs to another file; never allocate for it.
-    if len > file_len.saturating_mul(11).saturating_add(1 << 10) {
+    // A line's LEB128 length takes no more bytes than the line, and a
+    // fault entry at most two per faulty line: a longer sidecar belongs to
+    // another file, so never allocate for it.
+    if len
+        > file_len
+            .saturating_mul(3)
+            .saturating_add(FIXED_LEN as u64 + 4)
+    {
         return Err(SidecarMiss::Stale);
     }
     let bytes = handle
         .read_vec_at(usize::try_from(len).map_err(|_| SidecarMiss::Stale)?, 0)
         .map_err(|_| SidecarMiss::Missing)?;
-    let index = decode(&bytes, max_line_bytes)?;
+    let index = decode(&bytes, max_line_bytes, file_len)?;
     let covered = index.end();
     if covered > file_len {
         return Err(SidecarMiss::Stale);
@@ -160,7 +165,9 @@ fn encode(index: &LineIndex, max_line_bytes: usize, head_crc: u32, tail_crc: u32
     out
 }
 
-fn decode(bytes: &[u8], max_line_bytes: usize) -> Result<LineIndex, SidecarMiss> {
+/// Decodes a sidecar for a file of `file_len` bytes, refusing anything a
+/// scan of that file could not have produced.
+fn decode(bytes: &[u8], max_line_bytes: usize, file_len: u64) -> Result<LineIndex, SidecarMiss> {
     let (body, crc) = bytes.split_last_chunk::<4>().ok_or(SidecarMiss::Invalid)?;
     if crc32(&[body]) != u32::from_le_bytes(*crc) {
         return Err(SidecarMiss::Invalid);
@@ -170,6 +177,9 @@ fn decode(bytes: &[u8], max_line_bytes: usize) -> Result<LineIndex, SidecarMiss>
         return Err(SidecarMiss::Invalid);
     }
     let covered = u64::from_le_bytes(body[20..28].try_into().map_err(|_| SidecarMiss::Invalid)?);
+    if covered > file_len || fixed.lines > covered {
+        return Err(SidecarMiss::Stale);
+    }
     let mut rest = body.get(FIXED_LEN..).ok_or(SidecarMiss::Invalid)?;
     // Every line takes at least one byte here: bound the allocation by it.
     let lines = usize::try_from(fixed.lines).map_err(|_| SidecarMiss::Invalid)?;
@@ -205,6 +215,14 @@ fn decode(bytes: &[u8], max_line_bytes: usize) -> Result<LineIndex, SidecarMiss>
     }
     if !rest.is_empty() {
         return Err(SidecarMiss::Invalid);
+    }
+    // A line is flagged too long exactly when it is: otherwise a read would
+    // load an over-long line whole, or hide a short one.
+    for (pair, line) in bounds.windows(2).zip(0u64..) {
+        let over = pair[1] - pair[0] - 1 > max_line_bytes as u64;
+        if over != (faults.get(&line) == Some(&LineFault::TooLong)) {
+            return Err(SidecarMiss::Invalid);
+        }
     }
     Ok(LineIndex::from_parts(bounds, faults))
 }
@@ -286,13 +304,21 @@ mod tests {
         index.push(400, Some(LineFault::TooLong));
         index.push(405, None);
         let bytes = encode(&index, 64, 1, 2);
-        assert_eq!(decode(&bytes, 64), Ok(index.clone()));
-        assert_eq!(decode(&bytes, 65), Err(SidecarMiss::Invalid));
+        assert_eq!(decode(&bytes, 64, 405), Ok(index.clone()));
+        assert_eq!(decode(&bytes, 65, 405), Err(SidecarMiss::Invalid));
+        // For a shorter file it is stale, whatever it holds.
+        assert_eq!(decode(&bytes, 64, 404), Err(SidecarMiss::Stale));
         for i in 0..bytes.len() {
             let mut bad = bytes.clone();
             bad[i] ^= 0x10;
-            assert!(decode(&bad, 64).is_err(), "flip at {i}");
-            assert!(decode(&bytes[..i], 64).is_err(), "cut at {i}");
+            assert!(decode(&bad, 64, 405).is_err(), "flip at {i}");
+            assert!(decode(&bytes[..i], 64, 405).is_err(), "cut at {i}");
+        }
+        // A well-formed sidecar whose flags disagree with the lengths (a
+        // long line not flagged, or a short one flagged) is refused.
+        for bound in [1000, 3] {
+            let lied = encode(&index, bound, 1, 2);
+            assert_eq!(decode(&lied, bound, 405), Err(SidecarMiss::Invalid));
         }
     }
 }

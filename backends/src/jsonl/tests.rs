@@ -321,3 +321,82 @@ fn strict_lines_cannot_keep_a_torn_tail() {
     ));
     JsonlConfig::foreign().validate().unwrap();
 }
+
+#[tokio::test]
+async fn a_clean_open_makes_what_a_crashed_writer_left_durable() {
+    let sim = Arc::new(SimFs::new(8));
+    let path = Path::new("/log.jsonl");
+    let b = JsonlBackend::open(sim.clone(), path, JsonlConfig::owned()).unwrap();
+    append_n(&b, 0, 6).await;
+    drop(b); // the writer dies; its lines are written, never synced
+    assert_ne!(sim.durable_bytes(path).unwrap(), file_bytes(&sim, path));
+    let b = JsonlBackend::open(sim.clone(), path, JsonlConfig::owned()).unwrap();
+    assert_eq!(b.durable_seq(), Seq(6));
+    // Reported durable, so it is: the durable image is the whole file.
+    assert_eq!(sim.durable_bytes(path).unwrap(), file_bytes(&sim, path));
+}
+
+#[tokio::test]
+async fn a_program_writing_without_the_lock_is_never_overwritten() {
+    let sim = Arc::new(SimFs::new(9));
+    let path = Path::new("/log.jsonl");
+    let b = JsonlBackend::open(sim.clone(), path, JsonlConfig::owned()).unwrap();
+    append_n(&b, 0, 2).await;
+    let f = sim.open(path, OpenMode::ReadWrite).unwrap();
+    let end = f.len().unwrap();
+    f.write_all_at(b"{\"codex\":1}\n", end).unwrap();
+    let err = b.append(Seq(2), &[line(2)]).await.unwrap_err();
+    assert!(matches!(err, Error::Io { .. }), "{err}");
+    assert!(matches!(
+        b.append(Seq(2), &[line(2)]).await,
+        Err(Error::Poisoned { .. })
+    ));
+    let bytes = file_bytes(&sim, path);
+    assert!(bytes.ends_with(b"{\"codex\":1}\n"), "its line is intact");
+}
+
+#[tokio::test]
+async fn a_forged_sidecar_cannot_merge_two_lines_into_one_record() {
+    let sim = Arc::new(SimFs::new(10));
+    let path = Path::new("/log.jsonl");
+    put(&sim, path, b"{\"a\":1}\n{\"b\":2}\n");
+    // A well-formed sidecar (right CRCs, right probes) that claims one
+    // line of 16 bytes where the file has two.
+    let file = sim.open(path, OpenMode::Read).unwrap();
+    let forged = scan::LineIndex::from_parts(vec![0, 16], std::collections::BTreeMap::new());
+    sidecar::store(
+        sim.as_ref(),
+        Path::new("/log.jsonl.idx"),
+        file.as_ref(),
+        &forged,
+        JsonlConfig::owned().max_line_bytes,
+    )
+    .unwrap();
+    let b = JsonlBackend::open_read_only(sim.clone(), path, sidecar_config()).unwrap();
+    assert_eq!(
+        b.report().sidecar_bytes,
+        16,
+        "the forgery passed the checks"
+    );
+    let err = b
+        .read(ReadRange {
+            from: Seq(0),
+            to: Seq(1),
+            max_records: 1,
+            max_bytes: usize::MAX,
+        })
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::Corrupt { .. }), "{err}");
+}
+
+#[tokio::test]
+async fn refresh_after_close_is_closed() {
+    let sim = Arc::new(SimFs::new(11));
+    let w = JsonlBackend::open(sim.clone(), "/log.jsonl", JsonlConfig::owned()).unwrap();
+    let r = JsonlBackend::open_read_only(sim, "/log.jsonl", JsonlConfig::owned()).unwrap();
+    r.close().await.unwrap();
+    assert!(matches!(r.refresh().await, Err(Error::Closed)));
+    w.close().await.unwrap();
+    assert!(matches!(w.refresh().await, Err(Error::Closed)));
+}
