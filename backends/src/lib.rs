@@ -16,6 +16,7 @@
 
 pub mod file;
 pub mod jsonl;
+mod lifecycle;
 pub mod memory;
 mod mmap;
 pub mod segmented;

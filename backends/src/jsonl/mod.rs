@@ -28,8 +28,8 @@ mod tail;
 mod tests;
 
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, PoisonError, RwLock};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, PoisonError, RwLock};
 
 use async_trait::async_trait;
 use bytes::Bytes;
@@ -44,6 +44,7 @@ pub use scan::Fragment;
 pub use sidecar::SidecarMiss;
 pub use tail::TornTail;
 
+use crate::lifecycle::{Lifecycle, take_lock};
 use scan::LineIndex;
 use tail::Verdict;
 
@@ -65,10 +66,7 @@ struct Inner {
     writer: tokio::sync::Mutex<()>,
     next_seq: AtomicU64,
     durable_seq: AtomicU64,
-    closed: AtomicBool,
-    read_only: bool,
-    poisoned: Mutex<Option<Error>>,
-    lock: Mutex<Option<Box<dyn VfsLock>>>,
+    life: Lifecycle,
     report: JsonlReport,
 }
 
@@ -106,15 +104,7 @@ impl JsonlBackend {
         }
         // The lock is on the file itself (it is created if missing), so
         // opening a rollout adds nothing beside it.
-        let lock = vfs.lock(&path).map_err(|e| {
-            if e.kind() == std::io::ErrorKind::WouldBlock {
-                Error::Locked {
-                    object: path.display().to_string(),
-                }
-            } else {
-                Error::io("lock log", e)
-            }
-        })?;
+        let lock = take_lock(vfs.as_ref(), &path)?;
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             // A newly created file must not vanish in a crash after records
             // in it were acknowledged as durable.
@@ -268,10 +258,7 @@ impl JsonlBackend {
                 // Everything found at open is treated as durable: a writer
                 // synced it (truncation included); a reader cannot know.
                 durable_seq: AtomicU64::new(if lock.is_some() { lines } else { 0 }),
-                closed: AtomicBool::new(false),
-                read_only: lock.is_none(),
-                poisoned: Mutex::new(None),
-                lock: Mutex::new(lock),
+                life: Lifecycle::new(&path, lock),
                 report,
                 vfs,
                 path,
@@ -313,7 +300,7 @@ impl JsonlBackend {
     /// and returns the new next seq. A writer's log returns its next seq.
     pub async fn refresh(&self) -> Result<Seq> {
         self.check_open()?;
-        if !self.inner.read_only {
+        if !self.inner.life.read_only() {
             return Ok(self.next_seq());
         }
         let _guard = self.inner.writer.lock().await;
@@ -417,44 +404,16 @@ impl JsonlBackend {
     }
 
     fn check_open(&self) -> Result<()> {
-        if self.inner.closed.load(Ordering::Acquire) {
-            Err(Error::Closed)
-        } else {
-            Ok(())
-        }
+        self.inner.life.check_open()
     }
 
     fn check_writable(&self) -> Result<()> {
-        self.check_open()?;
-        if self.inner.read_only {
-            return Err(Error::ReadOnly {
-                object: self.inner.path.display().to_string(),
-            });
-        }
-        match &*self
-            .inner
-            .poisoned
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-        {
-            Some(cause) => Err(Error::Poisoned {
-                cause: cause.to_string(),
-            }),
-            None => Ok(()),
-        }
+        self.inner.life.check_writable()
     }
 
     /// Records the first failure; every later write or sync fails (P7).
     fn poison(&self, error: Error) -> Error {
-        let mut slot = self
-            .inner
-            .poisoned
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner);
-        if slot.is_none() {
-            *slot = Some(error.clone());
-        }
-        error
+        self.inner.life.poison(error)
     }
 
     /// The file no longer holds the lines indexed: another program cut or
@@ -677,20 +636,10 @@ impl Backend for JsonlBackend {
     }
 
     async fn close(&self) -> Result<()> {
-        if self.inner.closed.load(Ordering::Acquire) {
-            return Err(Error::Closed);
-        }
+        self.inner.life.check_open()?;
         let _guard = self.inner.writer.lock().await;
-        if self.inner.closed.swap(true, Ordering::AcqRel) {
-            return Err(Error::Closed);
-        }
-        let poisoned = self
-            .inner
-            .poisoned
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .clone();
-        let result = match (poisoned, self.inner.read_only) {
+        self.inner.life.close()?;
+        let result = match (self.inner.life.poisoned(), self.inner.life.read_only()) {
             (Some(cause), _) => Err(Error::Poisoned {
                 cause: cause.to_string(),
             }),
@@ -699,11 +648,7 @@ impl Backend for JsonlBackend {
             // current so the next open scans nothing.
             (None, false) => self.sync_locked().await.inspect(|()| self.store_sidecar()),
         };
-        self.inner
-            .lock
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .take();
+        self.inner.life.release_lock();
         result
     }
 }

@@ -32,8 +32,8 @@ mod segment;
 mod tests;
 
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, PoisonError, RwLock};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, PoisonError, RwLock};
 
 use async_trait::async_trait;
 use spool_engine::{
@@ -44,6 +44,7 @@ use spool_engine::{
 pub use recovery::RecoveryReport;
 pub use segment::ReadMode;
 
+use crate::lifecycle::{Lifecycle, take_lock};
 use layout::{CommitSlot, FRAMES_START, index_name, path_in};
 use segment::Segment;
 
@@ -122,10 +123,7 @@ struct Inner {
     writer: tokio::sync::Mutex<WriterState>,
     next_seq: AtomicU64,
     durable_seq: AtomicU64,
-    closed: AtomicBool,
-    read_only: bool,
-    poisoned: Mutex<Option<Error>>,
-    lock: Mutex<Option<Box<dyn VfsLock>>>,
+    life: Lifecycle,
     report: RecoveryReport,
 }
 
@@ -158,16 +156,7 @@ impl SegmentedBackend {
         let dir = dir.into();
         vfs.create_dir_all(&dir)
             .map_err(|e| Error::io("create log directory", e))?;
-        let lock_path = dir.join(LOCK_FILE);
-        let lock = vfs.lock(&lock_path).map_err(|e| {
-            if e.kind() == std::io::ErrorKind::WouldBlock {
-                Error::Locked {
-                    object: lock_path.display().to_string(),
-                }
-            } else {
-                Error::io("lock log", e)
-            }
-        })?;
+        let lock = take_lock(vfs.as_ref(), &dir.join(LOCK_FILE))?;
         let recovered = recovery::recover(vfs.as_ref(), &dir, &config)?;
         // Recovery synced everything it kept.
         let durable = recovered.next_seq;
@@ -251,10 +240,7 @@ impl SegmentedBackend {
                 segments: RwLock::new(opened.segments),
                 next_seq: AtomicU64::new(next.0),
                 durable_seq: AtomicU64::new(durable.0),
-                closed: AtomicBool::new(false),
-                read_only: lock.is_none(),
-                poisoned: Mutex::new(None),
-                lock: Mutex::new(lock),
+                life: Lifecycle::new(&dir, lock),
                 report: opened.report,
                 vfs,
                 dir,
@@ -267,7 +253,7 @@ impl SegmentedBackend {
     /// frames, rolled and new segments) and returns the new next seq. A
     /// writer's log returns its next seq unchanged.
     pub async fn refresh(&self) -> Result<Seq> {
-        if !self.inner.read_only {
+        if !self.inner.life.read_only() {
             return Ok(self.next_seq());
         }
         let _guard = self.inner.writer.lock().await;
@@ -378,38 +364,12 @@ impl SegmentedBackend {
     }
 
     fn check_writable(&self) -> Result<()> {
-        if self.inner.closed.load(Ordering::Acquire) {
-            return Err(Error::Closed);
-        }
-        if self.inner.read_only {
-            return Err(Error::ReadOnly {
-                object: self.inner.dir.display().to_string(),
-            });
-        }
-        match &*self
-            .inner
-            .poisoned
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-        {
-            Some(cause) => Err(Error::Poisoned {
-                cause: cause.to_string(),
-            }),
-            None => Ok(()),
-        }
+        self.inner.life.check_writable()
     }
 
     /// Records the first failure; every later write or sync fails (P7).
     fn poison(&self, error: Error) -> Error {
-        let mut slot = self
-            .inner
-            .poisoned
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner);
-        if slot.is_none() {
-            *slot = Some(error.clone());
-        }
-        error
+        self.inner.life.poison(error)
     }
 
     /// fdatasync off the async worker threads. (`block_in_place` saves the
@@ -600,9 +560,7 @@ impl Backend for SegmentedBackend {
     }
 
     async fn read(&self, range: ReadRange) -> Result<Vec<Record>> {
-        if self.inner.closed.load(Ordering::Acquire) {
-            return Err(Error::Closed);
-        }
+        self.inner.life.check_open()?;
         let segments = self.segments();
         let mut out: Vec<Record> = Vec::new();
         let mut from = range.from;
@@ -666,22 +624,12 @@ impl Backend for SegmentedBackend {
     }
 
     async fn close(&self) -> Result<()> {
-        if self.inner.closed.load(Ordering::Acquire) {
-            return Err(Error::Closed);
-        }
+        self.inner.life.check_open()?;
         let mut w = self.inner.writer.lock().await;
-        if self.inner.closed.swap(true, Ordering::AcqRel) {
-            return Err(Error::Closed);
-        }
+        self.inner.life.close()?;
         // A clean close leaves everything durable, so the next open has
         // nothing to recover; a poisoned log reports why instead.
-        let poisoned = self
-            .inner
-            .poisoned
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .clone();
-        let result = match poisoned {
+        let result = match self.inner.life.poisoned() {
             Some(cause) => Err(Error::Poisoned {
                 cause: cause.to_string(),
             }),
@@ -695,11 +643,7 @@ impl Backend for SegmentedBackend {
                 other => other,
             },
         };
-        self.inner
-            .lock
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .take();
+        self.inner.life.release_lock();
         result
     }
 }
