@@ -76,6 +76,20 @@ pub struct ReadRange {
     pub max_bytes: usize,
 }
 
+impl ReadRange {
+    /// Every record from `from` to the backend's end, without bounds: for
+    /// callers that know the log is small (tests, tools), never a server.
+    #[must_use]
+    pub fn all_from(from: Seq) -> ReadRange {
+        ReadRange {
+            from,
+            to: Seq(u64::MAX),
+            max_records: usize::MAX,
+            max_bytes: usize::MAX,
+        }
+    }
+}
+
 /// A log's storage. One [`Log`](crate::Log) writer task calls the write
 /// methods one at a time; reads may run concurrently with each other and with
 /// the writer, so every method takes `&self`.

@@ -32,14 +32,7 @@ async fn append_n(b: &JsonlBackend, from: u64, n: u64) {
 }
 
 async fn read_all(b: &JsonlBackend) -> Vec<spool_engine::Record> {
-    b.read(ReadRange {
-        from: Seq(0),
-        to: Seq(u64::MAX),
-        max_records: usize::MAX,
-        max_bytes: usize::MAX,
-    })
-    .await
-    .unwrap()
+    b.read(ReadRange::all_from(Seq(0))).await.unwrap()
 }
 
 fn file_bytes(vfs: &SimFs, path: &Path) -> Vec<u8> {

@@ -38,14 +38,7 @@ async fn append_n(b: &SegmentedBackend, from: u64, n: u64, per_batch: u64) {
 }
 
 async fn read_all(b: &SegmentedBackend) -> Vec<spool_engine::Record> {
-    b.read(ReadRange {
-        from: Seq(0),
-        to: Seq(u64::MAX),
-        max_records: usize::MAX,
-        max_bytes: usize::MAX,
-    })
-    .await
-    .unwrap()
+    b.read(ReadRange::all_from(Seq(0))).await.unwrap()
 }
 
 fn check_records(records: &[spool_engine::Record], n: u64) {

@@ -39,14 +39,7 @@ fn open(vfs: &Arc<dyn Vfs>) -> spool_engine::Result<SegmentedBackend> {
 }
 
 async fn read_all(b: &SegmentedBackend) -> Vec<Record> {
-    b.read(ReadRange {
-        from: Seq(0),
-        to: Seq(u64::MAX),
-        max_records: usize::MAX,
-        max_bytes: usize::MAX,
-    })
-    .await
-    .unwrap()
+    b.read(ReadRange::all_from(Seq(0))).await.unwrap()
 }
 
 /// The recovered log must be exactly records `0..n` as appended.
@@ -341,15 +334,7 @@ fn r4_random_flips_and_bursts_anywhere_never_return_wrong_bytes() {
             continue;
         };
         rt.block_on(async {
-            match b
-                .read(ReadRange {
-                    from: Seq(0),
-                    to: Seq(u64::MAX),
-                    max_records: usize::MAX,
-                    max_bytes: usize::MAX,
-                })
-                .await
-            {
+            match b.read(ReadRange::all_from(Seq(0))).await {
                 Ok(records) => {
                     // Whatever is returned is exactly what was appended.
                     for (i, r) in records.iter().enumerate() {

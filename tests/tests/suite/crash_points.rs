@@ -94,14 +94,7 @@ fn run_script(fs: &Arc<SimFs>) -> (Vec<u64>, Vec<Ack>) {
 }
 
 async fn read_all(b: &SegmentedBackend) -> Vec<Record> {
-    b.read(ReadRange {
-        from: b.start_seq(),
-        to: Seq(u64::MAX),
-        max_records: usize::MAX,
-        max_bytes: usize::MAX,
-    })
-    .await
-    .unwrap()
+    b.read(ReadRange::all_from(b.start_seq())).await.unwrap()
 }
 
 /// Opens the state at `point` and checks it; returns (start, next).

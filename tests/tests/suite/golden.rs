@@ -62,15 +62,7 @@ async fn every_golden_version_reads_back_exactly() {
                 "{version}: a clean log needs no repair"
             );
             assert_eq!(log.next_seq(), Seq(want.len() as u64));
-            let got = log
-                .read(ReadRange {
-                    from: Seq(0),
-                    to: Seq(u64::MAX),
-                    max_records: usize::MAX,
-                    max_bytes: usize::MAX,
-                })
-                .await
-                .unwrap();
+            let got = log.read(ReadRange::all_from(Seq(0))).await.unwrap();
             assert_eq!(got.len(), want.len());
             for (r, (seq, ts, payload)) in got.iter().zip(&want) {
                 assert_eq!(

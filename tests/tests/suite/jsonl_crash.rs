@@ -25,14 +25,7 @@ fn line(i: u64) -> Bytes {
 }
 
 async fn read_all(b: &JsonlBackend) -> Vec<Record> {
-    b.read(ReadRange {
-        from: Seq(0),
-        to: Seq(u64::MAX),
-        max_records: usize::MAX,
-        max_bytes: usize::MAX,
-    })
-    .await
-    .unwrap()
+    b.read(ReadRange::all_from(Seq(0))).await.unwrap()
 }
 
 /// Runs one seed; returns whether the strict open refused the crashed file.

@@ -21,14 +21,7 @@ fn fixtures() -> PathBuf {
 }
 
 async fn read_all(b: &JsonlBackend) -> Vec<Record> {
-    b.read(ReadRange {
-        from: Seq(0),
-        to: Seq(u64::MAX),
-        max_records: usize::MAX,
-        max_bytes: usize::MAX,
-    })
-    .await
-    .unwrap()
+    b.read(ReadRange::all_from(Seq(0))).await.unwrap()
 }
 
 /// Opens `path` read-only and lenient, and checks it reads back as the

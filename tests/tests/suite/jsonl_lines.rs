@@ -51,17 +51,12 @@ fn runtime() -> tokio::runtime::Runtime {
 }
 
 async fn payloads(b: &JsonlBackend) -> Vec<Bytes> {
-    b.read(ReadRange {
-        from: Seq(0),
-        to: Seq(u64::MAX),
-        max_records: usize::MAX,
-        max_bytes: usize::MAX,
-    })
-    .await
-    .unwrap()
-    .into_iter()
-    .map(|r| r.payload)
-    .collect()
+    b.read(ReadRange::all_from(Seq(0)))
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|r| r.payload)
+        .collect()
 }
 
 /// What strict mode makes of a file.

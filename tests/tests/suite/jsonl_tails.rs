@@ -58,15 +58,7 @@ fn check(vfs: &Arc<dyn Vfs>, path: &Path, expected: u64, end: u64, context: &str
         let b = JsonlBackend::open(vfs.clone(), path, JsonlConfig::owned())
             .unwrap_or_else(|e| panic!("{context}: {e}"));
         assert_eq!(b.next_seq(), Seq(expected), "{context}");
-        let got = b
-            .read(ReadRange {
-                from: Seq(0),
-                to: Seq(u64::MAX),
-                max_records: usize::MAX,
-                max_bytes: usize::MAX,
-            })
-            .await
-            .unwrap();
+        let got = b.read(ReadRange::all_from(Seq(0))).await.unwrap();
         for (i, record) in got.iter().enumerate() {
             assert_eq!(record.payload, line(i as u64), "{context}: line {i}");
         }
