@@ -133,6 +133,39 @@ fn in_task_timed(
     total
 }
 
+/// The segmented backend alone, from a task: append 64 and sync, per
+/// fresh log (open and close untimed).
+fn backend_fsync_timed(rt: &tokio::runtime::Runtime, iters: u64, payloads: &[Bytes]) -> Duration {
+    let records: Vec<NewRecord> = payloads
+        .iter()
+        .map(|p| NewRecord {
+            timestamp_ms: 0,
+            payload: p.clone(),
+        })
+        .collect();
+    let dir = bench_dir();
+    let root = dir.path().to_path_buf();
+    rt.block_on(rt.spawn(async move {
+        let mut total = Duration::ZERO;
+        for i in 0..iters {
+            let path = root.join(format!("log-{i}"));
+            let backend =
+                SegmentedBackend::open(Arc::new(StdFs), &path, SegmentedConfig::default()).unwrap();
+            let started = Instant::now();
+            let mut next = Seq(0);
+            for chunk in records.chunks(64) {
+                next = backend.append(next, chunk).await.unwrap().end;
+                backend.sync(Durability::Data).await.unwrap();
+            }
+            total += started.elapsed();
+            backend.close().await.unwrap();
+            std::fs::remove_dir_all(&path).unwrap();
+        }
+        total
+    }))
+    .unwrap()
+}
+
 fn appends(c: &mut Criterion) {
     let rt = runtime();
     let payloads = mixed_payloads(RECORDS, SEED);
@@ -205,6 +238,16 @@ fn appends(c: &mut Criterion) {
             )
         });
     });
+    // The backend alone (no `Log`, no writer task), from a task: what the
+    // format and the fsync cost, by difference with the rows around it.
+    group.bench_function("backend_in_task", |b| {
+        b.iter_custom(|iters| backend_fsync_timed(&rt, iters, &payloads));
+    });
+    // From a task on the runtime, as for the no-fsync rows (this row sat
+    // in the no-fsync group by mistake until 2026-12-02).
+    group.bench_function("spool_in_task", |b| {
+        b.iter_custom(|iters| in_task_timed(&rt, iters, Durability::Data, &payloads, 64));
+    });
     group.bench_function("spool", |b| {
         b.iter_custom(|iters| {
             fresh_timed(
@@ -261,9 +304,6 @@ fn backend_append(c: &mut Criterion) {
                 },
             )
         });
-    });
-    group.bench_function("spool_in_task", |b| {
-        b.iter_custom(|iters| in_task_timed(&rt, iters, Durability::Data, &payloads, 64));
     });
     group.finish();
 }
