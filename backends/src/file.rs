@@ -79,6 +79,10 @@ impl Vfs for StdFs {
         fs::create_dir_all(dir)
     }
 
+    fn remove_dir(&self, dir: &Path) -> io::Result<()> {
+        fs::remove_dir(dir)
+    }
+
     fn sync_dir(&self, dir: &Path) -> io::Result<()> {
         // On Linux a directory opened read-only can be fsynced, which makes
         // the entries created, removed or renamed in it durable.

@@ -10,22 +10,27 @@
 //!   and fails on cue, for the crash and fault suites.
 //! - [`JsonlBackend`]: a plain JSONL file (a Codex rollout) as a log.
 //! - [`SegmentedBackend`]: spool's own crash-safe segmented format.
+//! - [`DirStorage`] and [`MemoryStorage`]: where a `Store` keeps its logs.
 //!
 //! Every backend implements [`spool_engine::Backend`] and passes the one
 //! conformance suite in `spool-tests`.
 
+pub mod dir_storage;
 pub mod file;
 pub mod jsonl;
 mod lifecycle;
 pub mod memory;
+pub mod memory_storage;
 mod mmap;
 pub mod segmented;
 #[cfg(feature = "sim")]
 pub mod sim;
 
+pub use dir_storage::{DirStorage, LogFormat};
 pub use file::StdFs;
 pub use jsonl::{JsonlBackend, JsonlConfig, LineMode, SidecarIndex, TailPolicy};
 pub use memory::MemoryBackend;
+pub use memory_storage::MemoryStorage;
 pub use segmented::{ReadMode, RecoveryMode, SegmentedBackend, SegmentedConfig};
 #[cfg(feature = "sim")]
 pub use sim::{CrashPoint, Fault, FaultMode, SimFs, SimRng};

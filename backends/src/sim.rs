@@ -637,6 +637,23 @@ impl Vfs for SimFs {
         Ok(())
     }
 
+    fn remove_dir(&self, dir: &Path) -> io::Result<()> {
+        let mut state = self.lock_state();
+        if !state.dirs.contains(dir) {
+            return Err(not_found(dir));
+        }
+        let occupied = state.names.keys().any(|p| p.starts_with(dir))
+            || state.dirs.iter().any(|d| d != dir && d.starts_with(dir));
+        if occupied {
+            return Err(io::Error::new(
+                io::ErrorKind::DirectoryNotEmpty,
+                format!("{} is not empty", dir.display()),
+            ));
+        }
+        state.dirs.remove(dir);
+        Ok(())
+    }
+
     fn sync_dir(&self, dir: &Path) -> io::Result<()> {
         let mut state = self.lock_state();
         if !state.dirs.contains(dir) {

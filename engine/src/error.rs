@@ -191,6 +191,20 @@ pub enum Error {
     /// The log (or backend) was closed.
     #[error("log is closed; open it again to continue")]
     Closed,
+
+    /// A store has no log of this id (or it was deleted).
+    #[error("no log {id} in the store; list the store to see its logs")]
+    NotFound {
+        /// The id asked for.
+        id: String,
+    },
+
+    /// A store already has a live log of this id.
+    #[error("log {id} already exists in the store; open it, or pick another id")]
+    AlreadyExists {
+        /// The id asked for.
+        id: String,
+    },
 }
 
 impl Error {
@@ -320,4 +334,12 @@ pub enum CursorProblem {
     /// The cursor's checksum does not match its contents.
     #[error("cursor was altered (checksum mismatch)")]
     Tampered,
+    /// A listing cursor presented with another query (sort, direction or
+    /// filters) than the one that made it.
+    #[error("cursor belongs to another query")]
+    OtherQuery,
+    /// A listing cursor older than the history the store keeps (it was made
+    /// before the store was last opened).
+    #[error("cursor has expired")]
+    Expired,
 }

@@ -50,6 +50,7 @@ pub mod log;
 pub mod log_id;
 pub mod record;
 pub mod seq;
+pub mod store;
 mod tail;
 pub mod typed;
 pub mod vfs;
@@ -67,5 +68,9 @@ pub use log::{Log, Page};
 pub use log_id::LogId;
 pub use record::{NewRecord, Record};
 pub use seq::{Seq, SeqRange};
+pub use store::{
+    Archived, ListPage, ListQuery, LogInfo, Order, SortKey, Storage, Store, StoreConfig,
+    StoreOpenReport,
+};
 pub use typed::{Event, EventPage, TypedLog};
 pub use vfs::{OpenMode, Vfs, VfsFile, VfsLock};

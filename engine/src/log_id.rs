@@ -12,6 +12,25 @@ pub const LOG_ID_MAX_LEN: usize = 128;
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct LogId(String);
 
+impl serde::Serialize for LogId {
+    fn serialize<S: serde::Serializer>(
+        &self,
+        serializer: S,
+    ) -> std::result::Result<S::Ok, S::Error> {
+        serializer.serialize_str(&self.0)
+    }
+}
+
+/// Deserializing checks the naming rule, so no stored id bypasses it.
+impl<'de> serde::Deserialize<'de> for LogId {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> std::result::Result<Self, D::Error> {
+        let id = String::deserialize(deserializer)?;
+        LogId::new(id).map_err(serde::de::Error::custom)
+    }
+}
+
 impl LogId {
     /// Checks `id` against the naming rule.
     ///

@@ -54,6 +54,9 @@ pub trait Vfs: Send + Sync + Debug + 'static {
     fn list(&self, dir: &Path) -> io::Result<Vec<PathBuf>>;
     /// Creates `dir` and its parents.
     fn create_dir_all(&self, dir: &Path) -> io::Result<()>;
+    /// Removes the empty directory `dir` (durable after `sync_dir` on its
+    /// parent).
+    fn remove_dir(&self, dir: &Path) -> io::Result<()>;
     /// Makes creates, removes and renames inside `dir` durable.
     fn sync_dir(&self, dir: &Path) -> io::Result<()>;
     /// Takes an exclusive, cross-process lock on `path` (creating it), or

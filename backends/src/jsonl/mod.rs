@@ -454,7 +454,7 @@ impl JsonlBackend {
 }
 
 /// Where the sidecar of the file at `path` lives, if it has one.
-fn sidecar_path(path: &Path, config: &JsonlConfig) -> Option<PathBuf> {
+pub(crate) fn sidecar_path(path: &Path, config: &JsonlConfig) -> Option<PathBuf> {
     match &config.sidecar {
         SidecarIndex::None => None,
         SidecarIndex::Beside => Some(sidecar::beside(path)),

@@ -21,6 +21,7 @@ mod jsonl_lines;
 mod jsonl_tails;
 mod poison;
 mod process;
+mod store;
 mod tail;
 mod typed;
 

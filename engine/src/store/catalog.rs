@@ -1,0 +1,325 @@
+//! The catalog: which logs a store holds, as an event log of its own
+//! (created, metadata updated, archived, unarchived, deleted), materialized
+//! in memory with the history a listing cursor needs.
+//!
+//! Every state an entry has had since the store opened is kept as a
+//! version stamped with the catalog seq of its event, so a listing can read
+//! the catalog *as of* the seq its first page saw: logs added or updated
+//! between pages then neither skip nor repeat (Codex's own listing loses
+//! threads created in the same second as a page boundary). What the store
+//! loaded from a snapshot has one version each; cursors older than that
+//! are expired.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+use serde::{Deserialize, Serialize};
+
+use crate::{CorruptKind, Error, LogId, Result};
+
+/// What the store knows of one log.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct LogInfo {
+    /// Its id.
+    pub id: LogId,
+    /// When it was created (ms since the epoch, the store's clock).
+    pub created_ms: i64,
+    /// When its catalog entry last changed (metadata, archive state).
+    pub updated_ms: i64,
+    /// Whether it is archived.
+    pub archived: bool,
+    /// The caller's metadata (any JSON; an object for field filters).
+    pub metadata: serde_json::Value,
+}
+
+/// One change to the catalog, as stored in the catalog log (JSON).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "event", rename_all = "snake_case")]
+pub(crate) enum CatalogEvent {
+    Created {
+        id: LogId,
+        at_ms: i64,
+        metadata: serde_json::Value,
+    },
+    MetadataUpdated {
+        id: LogId,
+        at_ms: i64,
+        metadata: serde_json::Value,
+    },
+    Archived {
+        id: LogId,
+        at_ms: i64,
+    },
+    Unarchived {
+        id: LogId,
+        at_ms: i64,
+    },
+    Deleted {
+        id: LogId,
+        at_ms: i64,
+    },
+}
+
+impl CatalogEvent {
+    pub(crate) fn id(&self) -> &LogId {
+        match self {
+            CatalogEvent::Created { id, .. }
+            | CatalogEvent::MetadataUpdated { id, .. }
+            | CatalogEvent::Archived { id, .. }
+            | CatalogEvent::Unarchived { id, .. }
+            | CatalogEvent::Deleted { id, .. } => id,
+        }
+    }
+}
+
+/// An entry's state from the catalog seq `seq` on (`None`: deleted).
+#[derive(Clone, Debug)]
+struct Version {
+    seq: u64,
+    info: Option<LogInfo>,
+}
+
+/// The catalog's current state and recent history.
+#[derive(Debug, Default)]
+pub(crate) struct Catalog {
+    versions: HashMap<LogId, Vec<Version>>,
+    /// Live entries by (created, id) and (updated, id).
+    by_created: BTreeSet<(i64, LogId)>,
+    by_updated: BTreeSet<(i64, LogId)>,
+    /// The entry each event since `horizon` changed, by catalog seq.
+    changes: BTreeMap<u64, LogId>,
+    /// As-of reads below this seq are expired (history before it was
+    /// loaded from a snapshot).
+    horizon: u64,
+    /// The next catalog seq.
+    next: u64,
+}
+
+/// What a snapshot holds: the catalog as of `next`.
+#[derive(Debug, Serialize, Deserialize)]
+pub(crate) struct Snapshot {
+    pub(crate) version: u32,
+    pub(crate) next: u64,
+    pub(crate) live: Vec<LogInfo>,
+    /// Deleted ids (their removal is redone at open: a crash may have
+    /// interrupted it).
+    pub(crate) deleted: Vec<LogId>,
+}
+
+/// The snapshot format this build writes and reads.
+pub(crate) const SNAPSHOT_VERSION: u32 = 1;
+
+impl Catalog {
+    /// The catalog a snapshot describes.
+    pub(crate) fn from_snapshot(snapshot: Snapshot) -> Result<Catalog> {
+        if snapshot.version != SNAPSHOT_VERSION {
+            return Err(Error::UnsupportedVersion {
+                what: "catalog snapshot",
+                found: snapshot.version,
+                supported: SNAPSHOT_VERSION,
+            });
+        }
+        let mut catalog = Catalog {
+            horizon: snapshot.next,
+            next: snapshot.next,
+            ..Catalog::default()
+        };
+        let stamp = snapshot.next.saturating_sub(1);
+        for info in snapshot.live {
+            catalog.index(&info);
+            catalog.versions.insert(
+                info.id.clone(),
+                vec![Version {
+                    seq: stamp,
+                    info: Some(info),
+                }],
+            );
+        }
+        for id in snapshot.deleted {
+            catalog.versions.insert(
+                id,
+                vec![Version {
+                    seq: stamp,
+                    info: None,
+                }],
+            );
+        }
+        Ok(catalog)
+    }
+
+    /// The snapshot of the current state.
+    pub(crate) fn snapshot(&self) -> Snapshot {
+        let mut live = Vec::new();
+        let mut deleted = Vec::new();
+        for (id, versions) in &self.versions {
+            match versions.last().and_then(|v| v.info.clone()) {
+                Some(info) => live.push(info),
+                None => deleted.push(id.clone()),
+            }
+        }
+        live.sort_by(|a, b| a.id.cmp(&b.id));
+        deleted.sort();
+        Snapshot {
+            version: SNAPSHOT_VERSION,
+            next: self.next,
+            live,
+            deleted,
+        }
+    }
+
+    /// The next catalog seq.
+    pub(crate) fn next(&self) -> u64 {
+        self.next
+    }
+
+    /// The oldest catalog seq an as-of read may name.
+    pub(crate) fn horizon(&self) -> u64 {
+        self.horizon
+    }
+
+    /// A live log's current state.
+    pub(crate) fn get(&self, id: &LogId) -> Option<&LogInfo> {
+        self.versions.get(id)?.last()?.info.as_ref()
+    }
+
+    /// Ids whose current state is deleted.
+    pub(crate) fn deleted(&self) -> Vec<LogId> {
+        self.versions
+            .iter()
+            .filter(|(_, v)| v.last().is_some_and(|v| v.info.is_none()))
+            .map(|(id, _)| id.clone())
+            .collect()
+    }
+
+    /// Number of live logs.
+    pub(crate) fn len(&self) -> usize {
+        self.by_created.len()
+    }
+
+    /// Checks that `event` may follow the current state (the store calls it
+    /// before writing the event; replay calls it through `apply`).
+    pub(crate) fn check(&self, event: &CatalogEvent) -> Result<()> {
+        let live = self.get(event.id()).is_some();
+        let ok = match event {
+            CatalogEvent::Created { .. } => !live,
+            _ => live,
+        };
+        if ok {
+            Ok(())
+        } else if live {
+            Err(Error::AlreadyExists {
+                id: event.id().as_str().to_owned(),
+            })
+        } else {
+            Err(Error::NotFound {
+                id: event.id().as_str().to_owned(),
+            })
+        }
+    }
+
+    /// Applies the event stored at catalog seq `seq` (the next one).
+    pub(crate) fn apply(&mut self, seq: u64, event: CatalogEvent) -> Result<()> {
+        if seq != self.next {
+            return Err(catalog_damage(seq));
+        }
+        self.check(&event).map_err(|_| catalog_damage(seq))?;
+        let id = event.id().clone();
+        let before = self.get(&id).cloned();
+        let after = match (event, before.clone()) {
+            (
+                CatalogEvent::Created {
+                    id,
+                    at_ms,
+                    metadata,
+                    ..
+                },
+                _,
+            ) => Some(LogInfo {
+                id,
+                created_ms: at_ms,
+                updated_ms: at_ms,
+                archived: false,
+                metadata,
+            }),
+            (
+                CatalogEvent::MetadataUpdated {
+                    at_ms, metadata, ..
+                },
+                Some(info),
+            ) => Some(LogInfo {
+                updated_ms: at_ms,
+                metadata,
+                ..info
+            }),
+            (CatalogEvent::Archived { at_ms, .. }, Some(info)) => Some(LogInfo {
+                updated_ms: at_ms,
+                archived: true,
+                ..info
+            }),
+            (CatalogEvent::Unarchived { at_ms, .. }, Some(info)) => Some(LogInfo {
+                updated_ms: at_ms,
+                archived: false,
+                ..info
+            }),
+            (CatalogEvent::Deleted { .. }, Some(_)) => None,
+            // `check` ruled these out.
+            (_, None) => return Err(catalog_damage(seq)),
+        };
+        if let Some(info) = &before {
+            self.by_created.remove(&(info.created_ms, info.id.clone()));
+            self.by_updated.remove(&(info.updated_ms, info.id.clone()));
+        }
+        if let Some(info) = &after {
+            self.index(info);
+        }
+        self.versions
+            .entry(id.clone())
+            .or_default()
+            .push(Version { seq, info: after });
+        self.changes.insert(seq, id);
+        self.next = seq + 1;
+        Ok(())
+    }
+
+    fn index(&mut self, info: &LogInfo) {
+        self.by_created.insert((info.created_ms, info.id.clone()));
+        self.by_updated.insert((info.updated_ms, info.id.clone()));
+    }
+
+    /// Live entries by (created, id) or (updated, id), current state.
+    pub(crate) fn index_by(&self, updated: bool) -> &BTreeSet<(i64, LogId)> {
+        if updated {
+            &self.by_updated
+        } else {
+            &self.by_created
+        }
+    }
+
+    /// The ids changed by events at or after `seq`.
+    pub(crate) fn changed_since(&self, seq: u64) -> BTreeSet<&LogId> {
+        self.changes.range(seq..).map(|(_, id)| id).collect()
+    }
+
+    /// The state of `id` as the catalog stood before seq `as_of`.
+    pub(crate) fn state_at(&self, id: &LogId, as_of: u64) -> Option<&LogInfo> {
+        self.versions
+            .get(id)?
+            .iter()
+            .rev()
+            .find(|v| v.seq < as_of)?
+            .info
+            .as_ref()
+    }
+}
+
+/// An event the catalog cannot follow: only damage (or another writer that
+/// ignored the lock) puts one there.
+fn catalog_damage(seq: u64) -> Error {
+    Error::Corrupt {
+        object: "store catalog".to_owned(),
+        offset: seq,
+        kind: CorruptKind::BadField {
+            field: "catalog event",
+            value: seq,
+        },
+    }
+}

@@ -1,0 +1,425 @@
+//! The store: many logs under one root, found by id through a catalog.
+//!
+//! The catalog is itself an event-sourced log (`_catalog`): every create,
+//! metadata update, archive, unarchive and delete is one JSON event,
+//! appended at `Durability::Data` before the store acts on it, and the
+//! materialized state is kept in memory. A snapshot of that state (a blob,
+//! `_catalog-snapshot`) is written every `snapshot_every` events and at
+//! close, so opening a store replays only the events after it.
+//!
+//! Crash order, so that the catalog and the logs never disagree for long:
+//! a log's `Created` event is durable before its backend is made (a crash
+//! between leaves an entry whose backend `Storage::open` creates empty on
+//! first use: no orphan, no lost log); a `Deleted` event is durable before
+//! the backend is removed (a crash between is repaired at the next open,
+//! which redoes the removal of every deleted id).
+//!
+//! Ids starting with `_` are the store's own; callers get `InvalidLogId`.
+
+mod catalog;
+mod listing;
+mod storage;
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, PoisonError, RwLock};
+
+use bytes::Bytes;
+
+pub use catalog::LogInfo;
+pub use listing::{Archived, ListPage, ListQuery, Order, SortKey};
+pub use storage::Storage;
+
+use crate::{
+    Clock, CorruptKind, Direction, Durability, Error, Log, LogConfig, LogId, Result, Seq,
+    SystemClock,
+};
+use catalog::{Catalog, CatalogEvent, Snapshot};
+
+/// The catalog log's id.
+const CATALOG: &str = "_catalog";
+/// The catalog snapshot blob's name.
+const SNAPSHOT: &str = "_catalog-snapshot";
+/// Largest snapshot blob read at open (checked before allocating).
+const SNAPSHOT_MAX_BYTES: usize = 1 << 30;
+
+/// Configuration of a [`Store`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StoreConfig {
+    /// The configuration of every log the store opens (the catalog's own
+    /// appends are always `Durability::Data`).
+    pub log: LogConfig,
+    /// Catalog events between snapshots. Default: 10,000.
+    pub snapshot_every: u64,
+}
+
+impl Default for StoreConfig {
+    fn default() -> Self {
+        StoreConfig {
+            log: LogConfig::default(),
+            snapshot_every: 10_000,
+        }
+    }
+}
+
+/// What opening a store read, for operators and tests.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct StoreOpenReport {
+    /// Catalog events the snapshot covered (not replayed).
+    pub from_snapshot: u64,
+    /// Catalog events replayed after the snapshot.
+    pub replayed: u64,
+    /// Deleted logs whose removal was redone.
+    pub removals_redone: u64,
+}
+
+/// Many logs under one root. Cheap to clone; clones share the store.
+#[derive(Clone, Debug)]
+pub struct Store {
+    inner: Arc<Inner>,
+}
+
+#[derive(Debug)]
+struct Inner {
+    storage: Arc<dyn Storage>,
+    config: StoreConfig,
+    clock: Arc<dyn Clock>,
+    catalog_log: Log,
+    catalog: RwLock<Catalog>,
+    /// Serializes catalog changes: check, append, apply.
+    changes: tokio::sync::Mutex<()>,
+    /// Open handles, shared by every caller of `open_log`.
+    open: Mutex<HashMap<LogId, Log>>,
+    /// The catalog seq the last snapshot covers.
+    snapshot_next: AtomicU64,
+    report: StoreOpenReport,
+}
+
+impl Store {
+    /// Opens the store in `storage` (an empty storage is an empty store),
+    /// with timestamps from the system clock.
+    pub async fn open(storage: Arc<dyn Storage>, config: StoreConfig) -> Result<Store> {
+        Store::open_with_clock(storage, config, Arc::new(SystemClock)).await
+    }
+
+    /// Opens the store with an explicit [`Clock`].
+    pub async fn open_with_clock(
+        storage: Arc<dyn Storage>,
+        config: StoreConfig,
+        clock: Arc<dyn Clock>,
+    ) -> Result<Store> {
+        config.log.validate()?;
+        let id = reserved(CATALOG);
+        let backend = storage.open(&id).await?;
+        let catalog_log = Log::open_with_clock(
+            id,
+            backend,
+            LogConfig {
+                durability: Durability::Data,
+                ..config.log.clone()
+            },
+            Arc::clone(&clock),
+        )?;
+        let mut catalog = match storage.get_blob(&reserved(SNAPSHOT)).await? {
+            Some(bytes) => Catalog::from_snapshot(decode_snapshot(&bytes)?)?,
+            None => Catalog::default(),
+        };
+        let end = catalog_log.next_seq();
+        if catalog.next() > end.0 {
+            // The snapshot covers events the catalog log no longer has.
+            return Err(Error::Corrupt {
+                object: "store catalog".to_owned(),
+                offset: end.0,
+                kind: CorruptKind::Truncated {
+                    needed: catalog.next(),
+                    available: end.0,
+                },
+            });
+        }
+        let snapshot_next = catalog.next();
+        replay(&catalog_log, &mut catalog, end).await?;
+        let deleted = catalog.deleted();
+        let report = StoreOpenReport {
+            from_snapshot: snapshot_next,
+            replayed: catalog.next() - snapshot_next,
+            removals_redone: deleted.len() as u64,
+        };
+        let store = Store {
+            inner: Arc::new(Inner {
+                storage,
+                clock,
+                catalog_log,
+                catalog: RwLock::new(catalog),
+                changes: tokio::sync::Mutex::new(()),
+                open: Mutex::new(HashMap::new()),
+                snapshot_next: AtomicU64::new(snapshot_next),
+                report,
+                config,
+            }),
+        };
+        // A crash may have come between a delete's event and its removal.
+        for id in deleted {
+            store.inner.storage.remove(&id).await?;
+        }
+        store.snapshot_if_due().await?;
+        Ok(store)
+    }
+
+    /// Creates log `id` with `metadata`, and opens it.
+    pub async fn create(&self, id: &LogId, metadata: serde_json::Value) -> Result<Log> {
+        check_not_reserved(id)?;
+        self.change(CatalogEvent::Created {
+            id: id.clone(),
+            at_ms: self.inner.clock.now_ms(),
+            metadata,
+        })
+        .await?;
+        self.open_log(id).await
+    }
+
+    /// Opens log `id` (the same handle for every caller while it is open).
+    pub async fn open_log(&self, id: &LogId) -> Result<Log> {
+        self.info(id)?;
+        if let Some(log) = self.open_handles().get(id) {
+            return Ok(log.clone());
+        }
+        let backend = self.inner.storage.open(id).await?;
+        let log = Log::open_with_clock(
+            id.clone(),
+            backend,
+            self.inner.config.log.clone(),
+            Arc::clone(&self.inner.clock),
+        )?;
+        // Another caller may have opened it meanwhile: keep the first.
+        let mut open = self.open_handles();
+        Ok(open.entry(id.clone()).or_insert(log).clone())
+    }
+
+    /// What the catalog holds for live log `id`.
+    pub fn info(&self, id: &LogId) -> Result<LogInfo> {
+        self.read_catalog()
+            .get(id)
+            .cloned()
+            .ok_or_else(|| Error::NotFound {
+                id: id.as_str().to_owned(),
+            })
+    }
+
+    /// Replaces log `id`'s metadata.
+    pub async fn update_metadata(
+        &self,
+        id: &LogId,
+        metadata: serde_json::Value,
+    ) -> Result<LogInfo> {
+        self.change(CatalogEvent::MetadataUpdated {
+            id: id.clone(),
+            at_ms: self.inner.clock.now_ms(),
+            metadata,
+        })
+        .await?;
+        self.info(id)
+    }
+
+    /// Marks log `id` archived (listings exclude it by default).
+    pub async fn archive(&self, id: &LogId) -> Result<LogInfo> {
+        self.change(CatalogEvent::Archived {
+            id: id.clone(),
+            at_ms: self.inner.clock.now_ms(),
+        })
+        .await?;
+        self.info(id)
+    }
+
+    /// Marks log `id` live again.
+    pub async fn unarchive(&self, id: &LogId) -> Result<LogInfo> {
+        self.change(CatalogEvent::Unarchived {
+            id: id.clone(),
+            at_ms: self.inner.clock.now_ms(),
+        })
+        .await?;
+        self.info(id)
+    }
+
+    /// Deletes log `id` and its records. Open handles to it are closed.
+    pub async fn delete(&self, id: &LogId) -> Result<()> {
+        self.change(CatalogEvent::Deleted {
+            id: id.clone(),
+            at_ms: self.inner.clock.now_ms(),
+        })
+        .await?;
+        let handle = self.open_handles().remove(id);
+        if let Some(log) = handle {
+            // Already closed by a caller is fine; the removal follows.
+            let _ = log.close().await;
+        }
+        self.inner.storage.remove(id).await
+    }
+
+    /// One page of the store's logs (see [`ListQuery`]); pass the previous
+    /// page's `next` to continue.
+    pub fn list(&self, query: &ListQuery, cursor: Option<&str>, limit: usize) -> Result<ListPage> {
+        listing::list(&self.read_catalog(), query, cursor, limit)
+    }
+
+    /// What opening the store read.
+    #[must_use]
+    pub fn open_report(&self) -> StoreOpenReport {
+        self.inner.report
+    }
+
+    /// Number of live logs.
+    pub fn len(&self) -> usize {
+        self.read_catalog().len()
+    }
+
+    /// Whether the store has no live logs.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Writes a catalog snapshot now, so the next open replays nothing.
+    pub async fn checkpoint(&self) -> Result<()> {
+        let _guard = self.inner.changes.lock().await;
+        self.write_snapshot().await
+    }
+
+    /// Closes every open log and the catalog, after a final snapshot.
+    pub async fn close(&self) -> Result<()> {
+        let handles: Vec<Log> = self.open_handles().drain().map(|(_, log)| log).collect();
+        let mut first_error = None;
+        for log in handles {
+            if let Err(e) = log.close().await
+                && !matches!(e, Error::Closed)
+            {
+                first_error.get_or_insert(e);
+            }
+        }
+        let _guard = self.inner.changes.lock().await;
+        if self.read_catalog().next() != self.inner.snapshot_next.load(Ordering::Acquire) {
+            self.write_snapshot().await?;
+        }
+        self.inner.catalog_log.close().await?;
+        first_error.map_or(Ok(()), Err)
+    }
+
+    /// Checks, appends and applies one catalog event.
+    async fn change(&self, event: CatalogEvent) -> Result<()> {
+        let guard = self.inner.changes.lock().await;
+        self.read_catalog().check(&event)?;
+        let payload = serde_json::to_vec(&event).map_err(|e| Error::Codec {
+            codec: crate::CodecKind::Json,
+            op: "encode",
+            message: e.to_string(),
+        })?;
+        let seq = self
+            .inner
+            .catalog_log
+            .append_with(Durability::Data, [Bytes::from(payload)])
+            .await?
+            .start;
+        self.write_catalog().apply(seq.0, event)?;
+        drop(guard);
+        self.snapshot_if_due().await
+    }
+
+    async fn snapshot_if_due(&self) -> Result<()> {
+        let due = self.read_catalog().next()
+            >= self.inner.snapshot_next.load(Ordering::Acquire) + self.inner.config.snapshot_every;
+        if due {
+            self.checkpoint().await?;
+        }
+        Ok(())
+    }
+
+    async fn write_snapshot(&self) -> Result<()> {
+        let snapshot = self.read_catalog().snapshot();
+        let next = snapshot.next;
+        let bytes = serde_json::to_vec(&snapshot).map_err(|e| Error::Codec {
+            codec: crate::CodecKind::Json,
+            op: "encode",
+            message: e.to_string(),
+        })?;
+        self.inner
+            .storage
+            .put_blob(&reserved(SNAPSHOT), Bytes::from(bytes))
+            .await?;
+        self.inner.snapshot_next.store(next, Ordering::Release);
+        Ok(())
+    }
+
+    fn read_catalog(&self) -> std::sync::RwLockReadGuard<'_, Catalog> {
+        self.inner
+            .catalog
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn write_catalog(&self) -> std::sync::RwLockWriteGuard<'_, Catalog> {
+        self.inner
+            .catalog
+            .write()
+            .unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn open_handles(&self) -> std::sync::MutexGuard<'_, HashMap<LogId, Log>> {
+        self.inner
+            .open
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+/// Applies the catalog events from the catalog's next seq to `end`.
+async fn replay(log: &Log, catalog: &mut Catalog, end: Seq) -> Result<()> {
+    let mut cursor = Some(log.cursor_at(Seq(catalog.next()), Direction::Forward));
+    while let Some(at) = cursor.filter(|c| c.seq() < end) {
+        let page = log.read_page(&at, 10_000).await?;
+        cursor = page.next;
+        for record in page.records {
+            let event: CatalogEvent =
+                serde_json::from_slice(&record.payload).map_err(|_| Error::Corrupt {
+                    object: "store catalog".to_owned(),
+                    offset: record.seq.0,
+                    kind: CorruptKind::BadField {
+                        field: "catalog event",
+                        value: record.seq.0,
+                    },
+                })?;
+            catalog.apply(record.seq.0, event)?;
+        }
+    }
+    Ok(())
+}
+
+fn decode_snapshot(bytes: &[u8]) -> Result<Snapshot> {
+    if bytes.len() > SNAPSHOT_MAX_BYTES {
+        return Err(snapshot_damage(bytes.len()));
+    }
+    serde_json::from_slice(bytes).map_err(|_| snapshot_damage(bytes.len()))
+}
+
+fn snapshot_damage(len: usize) -> Error {
+    Error::Corrupt {
+        object: "store catalog snapshot".to_owned(),
+        offset: 0,
+        kind: CorruptKind::BadField {
+            field: "snapshot length",
+            value: len as u64,
+        },
+    }
+}
+
+/// A reserved id (a constant known to follow the naming rule).
+fn reserved(name: &str) -> LogId {
+    LogId::new(name).unwrap_or_else(|_| unreachable!("reserved ids follow the naming rule"))
+}
+
+fn check_not_reserved(id: &LogId) -> Result<()> {
+    if id.as_str().starts_with('_') {
+        return Err(Error::InvalidLogId {
+            id: id.as_str().to_owned(),
+            reason: "ids starting with '_' are reserved for the store",
+        });
+    }
+    Ok(())
+}
