@@ -199,6 +199,16 @@ pub enum Error {
         id: String,
     },
 
+    /// A log that other logs are forked from cannot be deleted: their
+    /// prefixes are its records.
+    #[error("log {id} has forks ({children}); delete them first")]
+    HasChildren {
+        /// The log asked to be deleted.
+        id: String,
+        /// Its live children, comma-separated.
+        children: String,
+    },
+
     /// A store already has a live log of this id.
     #[error("log {id} already exists in the store; open it, or pick another id")]
     AlreadyExists {

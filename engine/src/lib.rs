@@ -69,7 +69,7 @@ pub use log_id::LogId;
 pub use record::{NewRecord, Record};
 pub use seq::{Seq, SeqRange};
 pub use store::{
-    Archived, ListPage, ListQuery, LogInfo, Order, SortKey, Storage, Store, StoreConfig,
+    Archived, Base, ListPage, ListQuery, LogInfo, Order, SortKey, Storage, Store, StoreConfig,
     StoreOpenReport,
 };
 pub use typed::{Event, EventPage, TypedLog};

@@ -99,6 +99,12 @@ impl Log {
         })
     }
 
+    /// The backend under the log (the store's lineage reads a parent's
+    /// prefix through it).
+    pub(crate) fn backend(&self) -> Arc<dyn Backend> {
+        Arc::clone(&self.inner.backend)
+    }
+
     /// The log's id.
     #[must_use]
     pub fn id(&self) -> &LogId {

@@ -14,7 +14,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use serde::{Deserialize, Serialize};
 
-use crate::{CorruptKind, Error, LogId, Result};
+use crate::{CorruptKind, Error, LogId, Result, Seq};
 
 /// What the store knows of one log.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -29,6 +29,18 @@ pub struct LogInfo {
     pub archived: bool,
     /// The caller's metadata (any JSON; an object for field filters).
     pub metadata: serde_json::Value,
+    /// Where the log forks from, if it does.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub base: Option<Base>,
+}
+
+/// A fork's origin: the child's seqs below `end` are the parent's.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Base {
+    /// The log forked from.
+    pub parent: LogId,
+    /// The first seq that is the child's own (exclusive end of the prefix).
+    pub end: Seq,
 }
 
 /// One change to the catalog, as stored in the catalog log (JSON).
@@ -39,6 +51,8 @@ pub(crate) enum CatalogEvent {
         id: LogId,
         at_ms: i64,
         metadata: serde_json::Value,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        base: Option<Base>,
     },
     MetadataUpdated {
         id: LogId,
@@ -82,6 +96,8 @@ struct Version {
 #[derive(Debug, Default)]
 pub(crate) struct Catalog {
     versions: HashMap<LogId, Vec<Version>>,
+    /// Live forks of each live log.
+    children: HashMap<LogId, BTreeSet<LogId>>,
     /// Live entries by (created, id) and (updated, id).
     by_created: BTreeSet<(i64, LogId)>,
     by_updated: BTreeSet<(i64, LogId)>,
@@ -199,6 +215,25 @@ impl Catalog {
     /// before writing the event; replay calls it through `apply`).
     pub(crate) fn check(&self, event: &CatalogEvent) -> Result<()> {
         let live = self.get(event.id()).is_some();
+        match event {
+            CatalogEvent::Created {
+                base: Some(base), ..
+            } if self.get(&base.parent).is_none() => {
+                return Err(Error::NotFound {
+                    id: base.parent.as_str().to_owned(),
+                });
+            }
+            CatalogEvent::Deleted { id, .. } => {
+                if let Some(children) = self.children.get(id).filter(|c| !c.is_empty()) {
+                    let names: Vec<&str> = children.iter().map(LogId::as_str).collect();
+                    return Err(Error::HasChildren {
+                        id: id.as_str().to_owned(),
+                        children: names.join(", "),
+                    });
+                }
+            }
+            _ => {}
+        }
         let ok = match event {
             CatalogEvent::Created { .. } => !live,
             _ => live,
@@ -230,7 +265,7 @@ impl Catalog {
                     id,
                     at_ms,
                     metadata,
-                    ..
+                    base,
                 },
                 _,
             ) => Some(LogInfo {
@@ -239,6 +274,7 @@ impl Catalog {
                 updated_ms: at_ms,
                 archived: false,
                 metadata,
+                base,
             }),
             (
                 CatalogEvent::MetadataUpdated {
@@ -265,8 +301,7 @@ impl Catalog {
             (_, None) => return Err(catalog_damage(seq)),
         };
         if let Some(info) = &before {
-            self.by_created.remove(&(info.created_ms, info.id.clone()));
-            self.by_updated.remove(&(info.updated_ms, info.id.clone()));
+            self.unindex(info);
         }
         if let Some(info) = &after {
             self.index(info);
@@ -283,6 +318,22 @@ impl Catalog {
     fn index(&mut self, info: &LogInfo) {
         self.by_created.insert((info.created_ms, info.id.clone()));
         self.by_updated.insert((info.updated_ms, info.id.clone()));
+        if let Some(base) = &info.base {
+            self.children
+                .entry(base.parent.clone())
+                .or_default()
+                .insert(info.id.clone());
+        }
+    }
+
+    fn unindex(&mut self, info: &LogInfo) {
+        self.by_created.remove(&(info.created_ms, info.id.clone()));
+        self.by_updated.remove(&(info.updated_ms, info.id.clone()));
+        if let Some(base) = &info.base
+            && let Some(children) = self.children.get_mut(&base.parent)
+        {
+            children.remove(&info.id);
+        }
     }
 
     /// Live entries by (created, id) or (updated, id), current state.

@@ -17,6 +17,7 @@
 //! Ids starting with `_` are the store's own; callers get `InvalidLogId`.
 
 mod catalog;
+mod lineage;
 mod listing;
 mod storage;
 
@@ -26,15 +27,16 @@ use std::sync::{Arc, Mutex, PoisonError, RwLock};
 
 use bytes::Bytes;
 
-pub use catalog::LogInfo;
+pub use catalog::{Base, LogInfo};
 pub use listing::{Archived, ListPage, ListQuery, Order, SortKey};
 pub use storage::Storage;
 
 use crate::{
-    Clock, CorruptKind, Direction, Durability, Error, Log, LogConfig, LogId, Result, Seq,
+    Backend, Clock, CorruptKind, Direction, Durability, Error, Log, LogConfig, LogId, Result, Seq,
     SystemClock,
 };
 use catalog::{Catalog, CatalogEvent, Snapshot};
+use lineage::Lineage;
 
 /// The catalog log's id.
 const CATALOG: &str = "_catalog";
@@ -172,18 +174,62 @@ impl Store {
             id: id.clone(),
             at_ms: self.inner.clock.now_ms(),
             metadata,
+            base: None,
         })
         .await?;
         self.open_log(id).await
     }
 
+    /// Creates log `child` whose seqs below `end` are `parent`'s records,
+    /// without copying them; its own appends start at `end`. A fork at the
+    /// parent's end continues it; a fork at an earlier seq is a revert (the
+    /// parent's later records stay where they are). Forks of forks work.
+    /// The parent's prefix is synced first, so no crash can take it from
+    /// under the child; a parent with live forks cannot be deleted.
+    pub async fn fork(
+        &self,
+        parent: &LogId,
+        child: &LogId,
+        end: Seq,
+        metadata: serde_json::Value,
+    ) -> Result<Log> {
+        check_not_reserved(child)?;
+        let parent_log = self.open_log(parent).await?;
+        let parent_end = parent_log.next_seq();
+        if end > parent_end {
+            return Err(Error::SeqPastEnd {
+                seq: end,
+                end: parent_end,
+            });
+        }
+        parent_log.sync(Durability::Data).await?;
+        self.change(CatalogEvent::Created {
+            id: child.clone(),
+            at_ms: self.inner.clock.now_ms(),
+            metadata,
+            base: Some(Base {
+                parent: parent.clone(),
+                end,
+            }),
+        })
+        .await?;
+        self.open_log(child).await
+    }
+
     /// Opens log `id` (the same handle for every caller while it is open).
     pub async fn open_log(&self, id: &LogId) -> Result<Log> {
-        self.info(id)?;
+        let info = self.info(id)?;
         if let Some(log) = self.open_handles().get(id) {
             return Ok(log.clone());
         }
-        let backend = self.inner.storage.open(id).await?;
+        let own = self.inner.storage.open(id).await?;
+        let backend: Arc<dyn Backend> = match &info.base {
+            None => own,
+            Some(base) => {
+                let parent = Box::pin(self.open_log(&base.parent)).await?;
+                Arc::new(Lineage::new(parent.backend(), base.end, own))
+            }
+        };
         let log = Log::open_with_clock(
             id.clone(),
             backend,

@@ -351,3 +351,131 @@ async fn a_crash_leaves_the_catalog_and_the_logs_consistent() {
         .records;
     assert!(got.len() <= 1);
 }
+
+/// Every record of `log`, through its pages.
+async fn records_of(log: &spool_engine::Log) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut cursor = Some(log.first_cursor());
+    while let Some(c) = cursor {
+        let page = log.read_page(&c, 3).await.unwrap();
+        for r in &page.records {
+            assert_eq!(r.seq, Seq(out.len() as u64), "seqs are continuous");
+            // Payloads are JSON strings, so every storage takes them.
+            out.push(serde_json::from_slice::<String>(&r.payload).unwrap());
+        }
+        cursor = page.next;
+    }
+    out
+}
+
+async fn append_all(log: &spool_engine::Log, lines: &[&str]) {
+    for line in lines {
+        log.append(serde_json::to_vec(line).unwrap()).await.unwrap();
+    }
+}
+
+#[tokio::test]
+async fn forks_and_reverts_read_the_parent_prefix_without_copying_it() {
+    use futures::StreamExt;
+    let dir = tempfile::tempdir().unwrap();
+    for (name, storage) in storages(&dir) {
+        let clock = Arc::new(ManualClock::new(0));
+        let store = open(&storage, &clock).await;
+        let main = store.create(&id("main"), json!({})).await.unwrap();
+        append_all(&main, &["0", "1", "2", "3", "4"]).await;
+
+        // A fork at the end continues the parent; a revert cuts it.
+        let fork = store
+            .fork(&id("main"), &id("fork"), Seq(5), json!({}))
+            .await
+            .unwrap();
+        append_all(&fork, &["f5", "f6"]).await;
+        let revert = store
+            .fork(&id("main"), &id("revert"), Seq(2), json!({}))
+            .await
+            .unwrap();
+        append_all(&revert, &["r2"]).await;
+        // The parent goes on; its children do not see it.
+        append_all(&main, &["5"]).await;
+        // A fork of a fork, cutting inside the grandparent's prefix.
+        let grand = store
+            .fork(&id("fork"), &id("grand"), Seq(6), json!({}))
+            .await
+            .unwrap();
+        append_all(&grand, &["g6"]).await;
+
+        let expect: [(&str, &[&str]); 4] = [
+            ("main", &["0", "1", "2", "3", "4", "5"]),
+            ("fork", &["0", "1", "2", "3", "4", "f5", "f6"]),
+            ("revert", &["0", "1", "r2"]),
+            ("grand", &["0", "1", "2", "3", "4", "f5", "g6"]),
+        ];
+        for (log_id, want) in expect {
+            let log = store.open_log(&id(log_id)).await.unwrap();
+            assert_eq!(records_of(&log).await, want, "{name}: {log_id}");
+        }
+        // Backward pages cross the boundary too, and a tail from inside the
+        // prefix reads through it and then follows the child's appends.
+        let back = fork
+            .read_page(&fork.last_cursor(), 4)
+            .await
+            .unwrap()
+            .records;
+        let seqs: Vec<u64> = back.iter().map(|r| r.seq.0).collect();
+        assert_eq!(seqs, [6, 5, 4, 3], "{name}");
+        let mut tail = Box::pin(grand.tail(Seq(4)));
+        for want in ["4", "f5", "g6"] {
+            let r = tail.next().await.unwrap().unwrap();
+            assert_eq!(r.payload, serde_json::to_vec(want).unwrap(), "{name}");
+        }
+        append_all(&grand, &["g7"]).await;
+        assert_eq!(tail.next().await.unwrap().unwrap().seq, Seq(7), "{name}");
+        // An expected-seq append on a child names child seqs.
+        assert!(matches!(
+            revert.append_expecting(Seq(2), [&b"\"x\""[..]]).await,
+            Err(Error::Conflict {
+                expected: Seq(2),
+                actual: Seq(3)
+            })
+        ));
+
+        assert_eq!(store.info(&id("grand")).unwrap().base.unwrap().end, Seq(6));
+        assert!(matches!(
+            store
+                .fork(&id("main"), &id("late"), Seq(99), json!({}))
+                .await,
+            Err(Error::SeqPastEnd { .. })
+        ));
+        assert!(matches!(
+            store
+                .fork(&id("nope"), &id("late"), Seq(0), json!({}))
+                .await,
+            Err(Error::NotFound { .. })
+        ));
+        // A parent with live forks stays.
+        match store.delete(&id("fork")).await {
+            Err(Error::HasChildren { children, .. }) => assert_eq!(children, "grand"),
+            other => panic!("{name}: {other:?}"),
+        }
+        store.close().await.unwrap();
+
+        // Lineage survives reopen.
+        let store = open(&storage, &clock).await;
+        let grand = store.open_log(&id("grand")).await.unwrap();
+        assert_eq!(
+            records_of(&grand).await,
+            ["0", "1", "2", "3", "4", "f5", "g6", "g7"],
+            "{name}"
+        );
+        store.delete(&id("grand")).await.unwrap();
+        store.delete(&id("fork")).await.unwrap();
+        assert!(matches!(
+            store.delete(&id("main")).await,
+            Err(Error::HasChildren { .. })
+        ));
+        store.delete(&id("revert")).await.unwrap();
+        store.delete(&id("main")).await.unwrap();
+        assert!(store.is_empty(), "{name}");
+        store.close().await.unwrap();
+    }
+}
