@@ -69,8 +69,8 @@ pub use log_id::LogId;
 pub use record::{NewRecord, Record};
 pub use seq::{Seq, SeqRange};
 pub use store::{
-    Archived, Base, ListPage, ListQuery, LogInfo, Order, SortKey, Storage, Store, StoreConfig,
-    StoreOpenReport,
+    Archived, Base, ListPage, ListQuery, LogInfo, Order, Projected, Projection, SortKey, Storage,
+    Store, StoreConfig, StoreOpenReport,
 };
 pub use typed::{Event, EventPage, TypedLog};
 pub use vfs::{OpenMode, Vfs, VfsFile, VfsLock};

@@ -19,6 +19,7 @@
 mod catalog;
 mod lineage;
 mod listing;
+mod projection;
 mod storage;
 
 use std::collections::HashMap;
@@ -29,6 +30,7 @@ use bytes::Bytes;
 
 pub use catalog::{Base, LogInfo};
 pub use listing::{Archived, ListPage, ListQuery, Order, SortKey};
+pub use projection::{Projected, Projection};
 pub use storage::Storage;
 
 use crate::{
