@@ -70,7 +70,7 @@ pub use record::{NewRecord, Record};
 pub use seq::{Seq, SeqRange};
 pub use store::{
     Archived, Base, ListPage, ListQuery, LogInfo, Order, Projected, Projection, SortKey, Storage,
-    Store, StoreConfig, StoreOpenReport,
+    Store, StoreConfig, StoreEvent, StoreOpenReport, Subscription,
 };
 pub use typed::{Event, EventPage, TypedLog};
 pub use vfs::{OpenMode, Vfs, VfsFile, VfsLock};

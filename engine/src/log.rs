@@ -99,6 +99,11 @@ impl Log {
         })
     }
 
+    /// The visible end, as it changes (the store's subscriptions follow it).
+    pub(crate) fn visible_watch(&self) -> watch::Receiver<Seq> {
+        self.inner.visible.clone()
+    }
+
     /// The backend under the log (the store's lineage reads a parent's
     /// prefix through it).
     pub(crate) fn backend(&self) -> Arc<dyn Backend> {

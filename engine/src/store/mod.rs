@@ -21,6 +21,7 @@ mod lineage;
 mod listing;
 mod projection;
 mod storage;
+mod subscription;
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -32,6 +33,7 @@ pub use catalog::{Base, LogInfo};
 pub use listing::{Archived, ListPage, ListQuery, Order, SortKey};
 pub use projection::{Projected, Projection};
 pub use storage::Storage;
+pub use subscription::{StoreEvent, Subscription};
 
 use crate::{
     Backend, Clock, CorruptKind, Direction, Durability, Error, Log, LogConfig, LogId, Result, Seq,
@@ -55,6 +57,9 @@ pub struct StoreConfig {
     pub log: LogConfig,
     /// Catalog events between snapshots. Default: 10,000.
     pub snapshot_every: u64,
+    /// Events a subscriber may fall behind before it is told it lagged.
+    /// Default: 4,096.
+    pub subscription_capacity: usize,
 }
 
 impl Default for StoreConfig {
@@ -62,6 +67,7 @@ impl Default for StoreConfig {
         StoreConfig {
             log: LogConfig::default(),
             snapshot_every: 10_000,
+            subscription_capacity: 4_096,
         }
     }
 }
@@ -94,9 +100,12 @@ struct Inner {
     changes: tokio::sync::Mutex<()>,
     /// Open handles, shared by every caller of `open_log`.
     open: Mutex<HashMap<LogId, Log>>,
+    /// Serializes the opening of backends.
+    opening: tokio::sync::Mutex<()>,
     /// The catalog seq the last snapshot covers.
     snapshot_next: AtomicU64,
     report: StoreOpenReport,
+    events: tokio::sync::broadcast::Sender<StoreEvent>,
 }
 
 impl Store {
@@ -113,6 +122,12 @@ impl Store {
         clock: Arc<dyn Clock>,
     ) -> Result<Store> {
         config.log.validate()?;
+        if config.subscription_capacity == 0 {
+            return Err(Error::InvalidConfig {
+                field: "subscription_capacity",
+                reason: "must be at least 1".into(),
+            });
+        }
         let id = reserved(CATALOG);
         let backend = storage.open(&id).await?;
         let catalog_log = Log::open_with_clock(
@@ -156,8 +171,10 @@ impl Store {
                 catalog: RwLock::new(catalog),
                 changes: tokio::sync::Mutex::new(()),
                 open: Mutex::new(HashMap::new()),
+                opening: tokio::sync::Mutex::new(()),
                 snapshot_next: AtomicU64::new(snapshot_next),
                 report,
+                events: tokio::sync::broadcast::channel(config.subscription_capacity).0,
                 config,
             }),
         };
@@ -224,13 +241,21 @@ impl Store {
         if let Some(log) = self.open_handles().get(id) {
             return Ok(log.clone());
         }
+        // The parent first (its own open takes the opening lock itself).
+        let parent = match &info.base {
+            Some(base) => Some((Box::pin(self.open_log(&base.parent)).await?, base.end)),
+            None => None,
+        };
+        // One open at a time: a second backend on the same log would be
+        // refused by its writer lock.
+        let _opening = self.inner.opening.lock().await;
+        if let Some(log) = self.open_handles().get(id) {
+            return Ok(log.clone());
+        }
         let own = self.inner.storage.open(id).await?;
-        let backend: Arc<dyn Backend> = match &info.base {
+        let backend: Arc<dyn Backend> = match parent {
             None => own,
-            Some(base) => {
-                let parent = Box::pin(self.open_log(&base.parent)).await?;
-                Arc::new(Lineage::new(parent.backend(), base.end, own))
-            }
+            Some((parent, end)) => Arc::new(Lineage::new(parent.backend(), end, own)),
         };
         let log = Log::open_with_clock(
             id.clone(),
@@ -238,9 +263,40 @@ impl Store {
             self.inner.config.log.clone(),
             Arc::clone(&self.inner.clock),
         )?;
-        // Another caller may have opened it meanwhile: keep the first.
+        // Under the lock, so no caller can append before the watch starts.
         let mut open = self.open_handles();
-        Ok(open.entry(id.clone()).or_insert(log).clone())
+        self.announce_appends(&log);
+        open.insert(id.clone(), log.clone());
+        Ok(log)
+    }
+
+    /// A live feed of this store's events from now on (see
+    /// [`StoreEvent`]). Appends are seen for logs opened through this store.
+    pub fn subscribe(&self) -> Subscription {
+        Subscription::new(self.inner.events.subscribe())
+    }
+
+    /// Publishes each advance of `log`'s visible end until it closes. The
+    /// task holds only the log's watch and the sender, never the writer.
+    fn announce_appends(&self, log: &Log) {
+        let mut visible = log.visible_watch();
+        let events = self.inner.events.clone();
+        let id = log.id().clone();
+        // Read now, not in the task: appends may come before it first runs.
+        let mut seen = *visible.borrow_and_update();
+        tokio::spawn(async move {
+            while visible.changed().await.is_ok() {
+                let end = *visible.borrow_and_update();
+                if end > seen {
+                    // No subscriber is fine: nobody is listening.
+                    let _ = events.send(StoreEvent::Appended {
+                        id: id.clone(),
+                        seqs: crate::SeqRange { start: seen, end },
+                    });
+                    seen = end;
+                }
+            }
+        });
     }
 
     /// What the catalog holds for live log `id`.
@@ -365,7 +421,16 @@ impl Store {
             .append_with(Durability::Data, [Bytes::from(payload)])
             .await?
             .start;
+        let id = event.id().clone();
+        let created = matches!(event, CatalogEvent::Created { .. });
         self.write_catalog().apply(seq.0, event)?;
+        let info = self.read_catalog().get(&id).cloned();
+        // No subscriber is fine: nobody is listening.
+        let _ = self.inner.events.send(match info {
+            Some(info) if created => StoreEvent::Created(info),
+            Some(info) => StoreEvent::Changed(info),
+            None => StoreEvent::Deleted(id),
+        });
         drop(guard);
         self.snapshot_if_due().await
     }

@@ -603,3 +603,95 @@ async fn a_checkpoint_never_counts_records_a_crash_took() {
         "nothing refolded"
     );
 }
+
+#[tokio::test]
+async fn subscribers_see_the_store_live_and_are_told_when_they_lag() {
+    use spool_engine::StoreEvent;
+    let storage: Arc<dyn Storage> = Arc::new(MemoryStorage::new());
+    let clock = Arc::new(ManualClock::new(0));
+    let store = open(&storage, &clock).await;
+    let mut sub = store.subscribe();
+    let log = store.create(&id("s"), json!({})).await.unwrap();
+    assert!(matches!(sub.next().await, Some(StoreEvent::Created(info)) if info.id == id("s")));
+    append_kinds(&log, &["a", "b", "c"]).await;
+    // Appends arrive as contiguous ranges covering every new record.
+    let mut covered = 0;
+    while covered < 3 {
+        match sub.next().await {
+            Some(StoreEvent::Appended { id: log_id, seqs }) => {
+                assert_eq!(log_id, id("s"));
+                assert_eq!(seqs.start, Seq(covered));
+                covered = seqs.end.0;
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+    store
+        .update_metadata(&id("s"), json!({"x": 1}))
+        .await
+        .unwrap();
+    assert!(
+        matches!(sub.next().await, Some(StoreEvent::Changed(info)) if info.metadata == json!({"x": 1}))
+    );
+
+    // A slow subscriber: the writer never waits for it, and it learns it
+    // lagged instead of silently missing events.
+    let small = Store::open_with_clock(
+        Arc::new(MemoryStorage::new()),
+        StoreConfig {
+            subscription_capacity: 4,
+            ..config()
+        },
+        clock.clone(),
+    )
+    .await
+    .unwrap();
+    let mut slow = small.subscribe();
+    for i in 0..20 {
+        small
+            .create(&id(&format!("n{i}")), json!({}))
+            .await
+            .unwrap();
+    }
+    match slow.next().await {
+        Some(StoreEvent::Lagged { missed }) => assert_eq!(missed, 16),
+        other => panic!("{other:?}"),
+    }
+    // Then it goes on with what is still buffered, and what comes next.
+    let mut rest = Vec::new();
+    while let Some(event) = slow.try_next() {
+        rest.push(event);
+    }
+    assert_eq!(rest.len(), 4);
+    small.delete(&id("n0")).await.unwrap();
+    assert!(matches!(slow.next().await, Some(StoreEvent::Deleted(gone)) if gone == id("n0")));
+    store.close().await.unwrap();
+    small.close().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_opens_of_one_log_share_one_handle() {
+    let dir = tempfile::tempdir().unwrap();
+    for (name, storage) in storages(&dir) {
+        let clock = Arc::new(ManualClock::new(0));
+        let store = open(&storage, &clock).await;
+        store.create(&id("p"), json!({})).await.unwrap().close().await.unwrap();
+        store.close().await.unwrap();
+        let store = open(&storage, &clock).await;
+        let tasks: Vec<_> = (0..8)
+            .map(|_| {
+                let store = store.clone();
+                tokio::spawn(async move { store.open_log(&id("p")).await })
+            })
+            .collect();
+        let mut logs = Vec::new();
+        for task in tasks {
+            logs.push(task.await.unwrap().unwrap_or_else(|e| panic!("{name}: {e}")));
+        }
+        logs[0].append(&b"1"[..]).await.unwrap();
+        for log in &logs {
+            assert_eq!(log.next_seq(), Seq(1), "{name}: one handle");
+        }
+        store.close().await.unwrap();
+    }
+}
