@@ -10,15 +10,71 @@
 
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, IoSlice};
-use std::os::unix::fs::FileExt;
+use std::os::unix::fs::{DirBuilderExt, FileExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 
 use bytes::Bytes;
 use spool_engine::{OpenMode, Vfs, VfsFile, VfsLock};
 
-/// The operating system's file system.
+/// The operating system's file system. Files and directories it creates
+/// are owner-only (0600 and 0700, further narrowed by the umask): agent
+/// transcripts hold secrets. [`StdFsModes`] creates them with other modes.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct StdFs;
+
+/// The operating system's file system, creating files and directories with
+/// the given permission bits (still narrowed by the process umask), for a
+/// store that a group must read. Existing files keep their modes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct StdFsModes {
+    /// Mode of created files. [`StdFs`] uses 0o600.
+    pub file: u32,
+    /// Mode of created directories. [`StdFs`] uses 0o700.
+    pub dir: u32,
+}
+
+impl StdFsModes {
+    /// What [`StdFs`] uses: owner-only.
+    pub const OWNER_ONLY: StdFsModes = StdFsModes {
+        file: 0o600,
+        dir: 0o700,
+    };
+}
+
+/// `StdFs` is `StdFsModes::OWNER_ONLY`: every call delegates.
+impl Vfs for StdFs {
+    fn open(&self, path: &Path, mode: OpenMode) -> io::Result<Box<dyn VfsFile>> {
+        StdFsModes::OWNER_ONLY.open(path, mode)
+    }
+
+    fn remove(&self, path: &Path) -> io::Result<()> {
+        StdFsModes::OWNER_ONLY.remove(path)
+    }
+
+    fn rename(&self, from: &Path, to: &Path) -> io::Result<()> {
+        StdFsModes::OWNER_ONLY.rename(from, to)
+    }
+
+    fn list(&self, dir: &Path) -> io::Result<Vec<PathBuf>> {
+        StdFsModes::OWNER_ONLY.list(dir)
+    }
+
+    fn create_dir_all(&self, dir: &Path) -> io::Result<()> {
+        StdFsModes::OWNER_ONLY.create_dir_all(dir)
+    }
+
+    fn remove_dir(&self, dir: &Path) -> io::Result<()> {
+        StdFsModes::OWNER_ONLY.remove_dir(dir)
+    }
+
+    fn sync_dir(&self, dir: &Path) -> io::Result<()> {
+        StdFsModes::OWNER_ONLY.sync_dir(dir)
+    }
+
+    fn lock(&self, path: &Path) -> io::Result<Box<dyn VfsLock>> {
+        StdFsModes::OWNER_ONLY.lock(path)
+    }
+}
 
 /// An open file of [`StdFs`].
 #[derive(Debug)]
@@ -35,10 +91,10 @@ pub struct StdLock {
 
 impl VfsLock for StdLock {}
 
-impl Vfs for StdFs {
+impl Vfs for StdFsModes {
     fn open(&self, path: &Path, mode: OpenMode) -> io::Result<Box<dyn VfsFile>> {
         let mut options = OpenOptions::new();
-        options.read(true);
+        options.read(true).mode(self.file);
         match mode {
             OpenMode::Read => {}
             OpenMode::ReadWrite => {
@@ -76,7 +132,10 @@ impl Vfs for StdFs {
     }
 
     fn create_dir_all(&self, dir: &Path) -> io::Result<()> {
-        fs::create_dir_all(dir)
+        fs::DirBuilder::new()
+            .recursive(true)
+            .mode(self.dir)
+            .create(dir)
     }
 
     fn remove_dir(&self, dir: &Path) -> io::Result<()> {
@@ -95,6 +154,7 @@ impl Vfs for StdFs {
             .write(true)
             .create(true)
             .truncate(false)
+            .mode(self.file)
             .open(path)?;
         match file.try_lock() {
             Ok(()) => Ok(Box::new(StdLock { _file: file })),
@@ -293,6 +353,34 @@ mod tests {
         StdFs.remove(&sub.join("2.seg")).unwrap();
         StdFs.sync_dir(&sub).unwrap();
         assert_eq!(StdFs.list(&sub).unwrap(), vec![PathBuf::from("3.seg")]);
+    }
+
+    #[test]
+    fn created_files_and_directories_are_owner_only_unless_told_otherwise() {
+        use std::os::unix::fs::PermissionsExt;
+        let d = dir();
+        let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        StdFs.create_dir_all(&d.path().join("a/b")).unwrap();
+        StdFs
+            .open(&d.path().join("a/b/f"), OpenMode::CreateNew)
+            .unwrap();
+        drop(StdFs.lock(&d.path().join("a/LOCK")).unwrap());
+        assert_eq!(mode(&d.path().join("a")), 0o700);
+        assert_eq!(mode(&d.path().join("a/b")), 0o700);
+        assert_eq!(mode(&d.path().join("a/b/f")), 0o600);
+        assert_eq!(mode(&d.path().join("a/LOCK")), 0o600);
+        // A group-readable store, within what the umask allows.
+        let shared = StdFsModes {
+            file: 0o640,
+            dir: 0o750,
+        };
+        shared.create_dir_all(&d.path().join("s")).unwrap();
+        shared
+            .open(&d.path().join("s/f"), OpenMode::Create)
+            .unwrap();
+        let umask = !mode(&d.path().join("s")) & 0o750;
+        assert_eq!(mode(&d.path().join("s")), 0o750 & !umask);
+        assert_eq!(mode(&d.path().join("s/f")) | umask, 0o640 | umask);
     }
 
     #[test]

@@ -27,7 +27,7 @@ pub mod segmented;
 pub mod sim;
 
 pub use dir_storage::{DirStorage, LogFormat};
-pub use file::StdFs;
+pub use file::{StdFs, StdFsModes};
 pub use jsonl::{JsonlBackend, JsonlConfig, LineMode, SidecarIndex, TailPolicy};
 pub use memory::MemoryBackend;
 pub use memory_storage::MemoryStorage;

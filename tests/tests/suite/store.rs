@@ -675,7 +675,13 @@ async fn concurrent_opens_of_one_log_share_one_handle() {
     for (name, storage) in storages(&dir) {
         let clock = Arc::new(ManualClock::new(0));
         let store = open(&storage, &clock).await;
-        store.create(&id("p"), json!({})).await.unwrap().close().await.unwrap();
+        store
+            .create(&id("p"), json!({}))
+            .await
+            .unwrap()
+            .close()
+            .await
+            .unwrap();
         store.close().await.unwrap();
         let store = open(&storage, &clock).await;
         let tasks: Vec<_> = (0..8)
@@ -686,7 +692,11 @@ async fn concurrent_opens_of_one_log_share_one_handle() {
             .collect();
         let mut logs = Vec::new();
         for task in tasks {
-            logs.push(task.await.unwrap().unwrap_or_else(|e| panic!("{name}: {e}")));
+            logs.push(
+                task.await
+                    .unwrap()
+                    .unwrap_or_else(|e| panic!("{name}: {e}")),
+            );
         }
         logs[0].append(&b"1"[..]).await.unwrap();
         for log in &logs {
