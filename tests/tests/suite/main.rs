@@ -22,6 +22,7 @@ mod jsonl_tails;
 mod poison;
 mod process;
 mod store;
+mod store_model;
 mod tail;
 mod typed;
 
