@@ -705,3 +705,42 @@ async fn concurrent_opens_of_one_log_share_one_handle() {
         store.close().await.unwrap();
     }
 }
+
+#[tokio::test]
+async fn a_second_writer_of_a_store_is_locked_out_and_expected_seqs_hold_across_reopen() {
+    let dir = tempfile::tempdir().unwrap();
+    let storage = || -> Arc<dyn Storage> {
+        Arc::new(
+            DirStorage::new(
+                Arc::new(StdFs),
+                dir.path().join("store"),
+                LogFormat::Segmented(SegmentedConfig::default()),
+            )
+            .unwrap(),
+        )
+    };
+    let clock = Arc::new(ManualClock::new(0));
+    let store = open(&storage(), &clock).await;
+    let log = store.create(&id("t"), json!({})).await.unwrap();
+    append_all(&log, &["a", "b"]).await;
+    // A second store on the same root (another process, or this one) is
+    // refused by the catalog's writer lock before it reads anything.
+    let second = Store::open_with_clock(storage(), config(), clock.clone()).await;
+    assert!(matches!(second, Err(Error::Locked { .. })), "{second:?}");
+    store.close().await.unwrap();
+
+    // Optimistic concurrency survives a reopen: the expected seq is the
+    // log's, not the handle's.
+    let store = open(&storage(), &clock).await;
+    let log = store.open_log(&id("t")).await.unwrap();
+    assert!(matches!(
+        log.append_expecting(Seq(1), [&b"\"late\""[..]]).await,
+        Err(Error::Conflict {
+            expected: Seq(1),
+            actual: Seq(2)
+        })
+    ));
+    log.append_expecting(Seq(2), [&b"\"c\""[..]]).await.unwrap();
+    assert_eq!(records_of(&log).await, ["a", "b", "c"]);
+    store.close().await.unwrap();
+}
