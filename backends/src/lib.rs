@@ -25,6 +25,7 @@ mod mmap;
 pub mod segmented;
 #[cfg(feature = "sim")]
 pub mod sim;
+mod sync;
 
 pub use dir_storage::{DirStorage, LogFormat};
 pub use file::{StdFs, StdFsModes};

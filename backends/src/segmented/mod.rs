@@ -25,6 +25,7 @@
 mod batch;
 mod index;
 mod layout;
+mod published;
 mod recovery;
 mod segment;
 

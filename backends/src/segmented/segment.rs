@@ -7,13 +7,14 @@
 //! them, so they never see a half-written frame (F14). Every frame is
 //! checksum-verified as it is decoded, mapped or not (P4).
 
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{OnceLock, PoisonError, RwLock};
 
 use bytes::Bytes;
 use spool_engine::{CorruptKind, Error, Record, Result, Seq, VfsFile, frame};
 
 use super::layout::FRAMES_START;
+use super::published::Published;
 
 /// How sealed segments are read.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -41,8 +42,7 @@ pub(crate) struct Segment {
     pub(crate) base: Seq,
     pub(crate) name: String,
     pub(crate) file: Box<dyn VfsFile>,
-    published_len: AtomicU64,
-    end_seq: AtomicU64,
+    published: Published,
     /// `(seq, offset)` pairs, ascending; the first is `(base, FRAMES_START)`.
     index: RwLock<Vec<(u64, u64)>>,
     /// Whether `index` covers the whole published segment.
@@ -77,8 +77,7 @@ impl Segment {
             base,
             name,
             file,
-            published_len: AtomicU64::new(len),
-            end_seq: AtomicU64::new(end_seq.0),
+            published: Published::new(len, end_seq),
             index: RwLock::new(vec![(base.0, FRAMES_START)]),
             index_complete: AtomicBool::new(!sealed),
             sealed: AtomicBool::new(sealed),
@@ -87,11 +86,11 @@ impl Segment {
     }
 
     pub(crate) fn published_len(&self) -> u64 {
-        self.published_len.load(Ordering::Acquire)
+        self.published.len()
     }
 
     pub(crate) fn end_seq(&self) -> Seq {
-        Seq(self.end_seq.load(Ordering::Acquire))
+        self.published.end_seq()
     }
 
     pub(crate) fn is_sealed(&self) -> bool {
@@ -117,8 +116,7 @@ impl Segment {
         }
         // Length first, then end seq; readers load them in the opposite
         // order, so whoever sees an end seq also sees the bytes behind it.
-        self.published_len.store(len, Ordering::Release);
-        self.end_seq.store(end_seq.0, Ordering::Release);
+        self.published.publish(len, end_seq);
     }
 
     pub(crate) fn index_snapshot(&self) -> Vec<(u64, u64)> {
