@@ -49,6 +49,7 @@ pub mod frame;
 pub mod log;
 pub mod log_id;
 pub mod record;
+mod rt;
 pub mod seq;
 pub mod store;
 mod tail;

@@ -85,7 +85,7 @@ impl Log {
             next,
             last_round: 0,
         };
-        tokio::spawn(writer.run(receiver));
+        crate::rt::spawn(writer.run(receiver));
         Ok(Log {
             inner: Arc::new(Inner {
                 id,

@@ -110,7 +110,7 @@ impl Writer {
                 && queue.is_empty()
                 && matches!(&first, Command::Append(a) if a.durability.group_delay().is_none())
             {
-                tokio::task::yield_now().await;
+                crate::rt::yield_now().await;
             }
             let mut round = vec![first];
             self.gather(&mut queue, &mut round).await;

@@ -284,7 +284,7 @@ impl Store {
         let id = log.id().clone();
         // Read now, not in the task: appends may come before it first runs.
         let mut seen = *visible.borrow_and_update();
-        tokio::spawn(async move {
+        crate::rt::spawn(async move {
             while visible.changed().await.is_ok() {
                 let end = *visible.borrow_and_update();
                 if end > seen {
