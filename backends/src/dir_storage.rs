@@ -25,21 +25,47 @@ pub enum LogFormat {
 /// Largest blob read back (checked before allocating).
 const BLOB_MAX_BYTES: u64 = 1 << 30;
 
+/// The kinds a directory store makes, by the name the catalog records.
+const SEGMENTED: &str = "segmented";
+const JSONL: &str = "jsonl";
+
 /// Logs and blobs under one directory.
 #[derive(Clone, Debug)]
 pub struct DirStorage {
     vfs: Arc<dyn Vfs>,
     root: PathBuf,
-    format: LogFormat,
+    segmented: SegmentedConfig,
+    jsonl: JsonlConfig,
+    /// The kind of new logs that do not name one.
+    default_jsonl: bool,
 }
 
 impl DirStorage {
-    /// A root at `root` (created if missing) keeping logs in `format`.
-    pub fn new(vfs: Arc<dyn Vfs>, root: impl Into<PathBuf>, format: LogFormat) -> Result<Self> {
+    /// A root at `root` (created if missing) whose logs are `default`
+    /// unless created in the other kind (`Store::create_in`), which then
+    /// uses its default configuration (see [`DirStorage::with`]).
+    pub fn new(vfs: Arc<dyn Vfs>, root: impl Into<PathBuf>, default: LogFormat) -> Result<Self> {
         let root = root.into();
         vfs.create_dir_all(&root.join("logs"))
             .map_err(|e| Error::io("create store directory", e))?;
-        Ok(DirStorage { vfs, root, format })
+        let storage = DirStorage {
+            vfs,
+            root,
+            segmented: SegmentedConfig::default(),
+            jsonl: JsonlConfig::owned(),
+            default_jsonl: matches!(default, LogFormat::Jsonl(_)),
+        };
+        Ok(storage.with(default))
+    }
+
+    /// Sets the configuration of one kind of log.
+    #[must_use]
+    pub fn with(mut self, format: LogFormat) -> Self {
+        match format {
+            LogFormat::Segmented(config) => self.segmented = config,
+            LogFormat::Jsonl(config) => self.jsonl = config,
+        }
+        self
     }
 
     /// The root directory.
@@ -48,36 +74,86 @@ impl DirStorage {
         &self.root
     }
 
-    fn log_path(&self, id: &LogId) -> PathBuf {
-        match self.format {
-            LogFormat::Segmented(_) => self.root.join("logs").join(id.as_str()),
-            LogFormat::Jsonl(_) => self
-                .root
-                .join("logs")
-                .join(format!("{}.jsonl", id.as_str())),
-        }
+    fn segmented_path(&self, id: &LogId) -> PathBuf {
+        self.root.join("logs").join(id.as_str())
+    }
+
+    fn jsonl_path(&self, id: &LogId) -> PathBuf {
+        self.root
+            .join("logs")
+            .join(format!("{}.jsonl", id.as_str()))
     }
 
     fn blob_path(&self, name: &LogId) -> PathBuf {
         self.root.join(format!("{}.blob", name.as_str()))
     }
+
+    /// Removes a segmented log's directory, if there is one.
+    fn remove_segmented(&self, path: &Path) -> Result<()> {
+        let vfs = self.vfs.as_ref();
+        match vfs.list(path) {
+            Ok(names) => {
+                for name in names {
+                    remove_if_there(vfs, &path.join(name))?;
+                }
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+            Err(e) => return Err(Error::io("list log directory", e)),
+        }
+        vfs.sync_dir(path)
+            .map_err(|e| Error::io("sync log directory", e))?;
+        match vfs.remove_dir(path) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                Err(Error::io("remove log directory", e))
+            }
+            _ => Ok(()),
+        }
+    }
+}
+
+/// Removes `path`; already gone is fine (a removal is redone after a crash).
+fn remove_if_there(vfs: &dyn Vfs, path: &Path) -> Result<()> {
+    match vfs.remove(path) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(Error::io("remove log file", e)),
+        _ => Ok(()),
+    }
 }
 
 #[async_trait]
 impl Storage for DirStorage {
-    async fn open(&self, id: &LogId) -> Result<Arc<dyn Backend>> {
-        let (vfs, path, format) = (
-            Arc::clone(&self.vfs),
-            self.log_path(id),
-            self.format.clone(),
-        );
+    fn kinds(&self) -> &'static [&'static str] {
+        if self.default_jsonl {
+            &[JSONL, SEGMENTED]
+        } else {
+            &[SEGMENTED, JSONL]
+        }
+    }
+
+    async fn open(&self, id: &LogId, kind: Option<&str>) -> Result<Arc<dyn Backend>> {
+        let jsonl = match kind {
+            None => self.default_jsonl,
+            Some(JSONL) => true,
+            Some(SEGMENTED) => false,
+            Some(other) => {
+                return Err(Error::InvalidConfig {
+                    field: "backend",
+                    reason: format!("{other:?} is not one of {:?}", self.kinds()),
+                });
+            }
+        };
+        let vfs = Arc::clone(&self.vfs);
+        let (segmented, jsonl_config) = (self.segmented.clone(), self.jsonl.clone());
+        let path = if jsonl {
+            self.jsonl_path(id)
+        } else {
+            self.segmented_path(id)
+        };
         // Opening recovers the log: blocking I/O, off the async workers.
         tokio::task::spawn_blocking(move || -> Result<Arc<dyn Backend>> {
-            Ok(match format {
-                LogFormat::Segmented(config) => {
-                    Arc::new(SegmentedBackend::open(vfs, path, config)?)
-                }
-                LogFormat::Jsonl(config) => Arc::new(JsonlBackend::open(vfs, path, config)?),
+            Ok(if jsonl {
+                Arc::new(JsonlBackend::open(vfs, path, jsonl_config)?)
+            } else {
+                Arc::new(SegmentedBackend::open(vfs, path, segmented)?)
             })
         })
         .await
@@ -85,39 +161,15 @@ impl Storage for DirStorage {
     }
 
     async fn remove(&self, id: &LogId) -> Result<()> {
-        let vfs = self.vfs.as_ref();
-        let path = self.log_path(id);
-        let logs = self.root.join("logs");
-        let gone = |e: &std::io::Error| e.kind() == std::io::ErrorKind::NotFound;
-        match self.format {
-            LogFormat::Segmented(_) => {
-                match vfs.list(&path) {
-                    Ok(names) => {
-                        for name in names {
-                            vfs.remove(&path.join(name))
-                                .or_else(|e| if gone(&e) { Ok(()) } else { Err(e) })
-                                .map_err(|e| Error::io("remove log file", e))?;
-                        }
-                    }
-                    Err(e) if gone(&e) => return Ok(()),
-                    Err(e) => return Err(Error::io("list log directory", e)),
-                }
-                vfs.sync_dir(&path)
-                    .map_err(|e| Error::io("sync log directory", e))?;
-                vfs.remove_dir(&path)
-                    .or_else(|e| if gone(&e) { Ok(()) } else { Err(e) })
-                    .map_err(|e| Error::io("remove log directory", e))?;
-            }
-            LogFormat::Jsonl(ref config) => {
-                let sidecar = crate::jsonl::sidecar_path(&path, config);
-                for file in std::iter::once(path.clone()).chain(sidecar) {
-                    vfs.remove(&file)
-                        .or_else(|e| if gone(&e) { Ok(()) } else { Err(e) })
-                        .map_err(|e| Error::io("remove log file", e))?;
-                }
-            }
+        // Whichever kind it was: removing what is not there is fine.
+        self.remove_segmented(&self.segmented_path(id))?;
+        let path = self.jsonl_path(id);
+        let sidecar = crate::jsonl::sidecar_path(&path, &self.jsonl);
+        for file in std::iter::once(path).chain(sidecar) {
+            remove_if_there(self.vfs.as_ref(), &file)?;
         }
-        vfs.sync_dir(&logs)
+        self.vfs
+            .sync_dir(&self.root.join("logs"))
             .map_err(|e| Error::io("sync store directory", e))
     }
 

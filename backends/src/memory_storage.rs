@@ -55,7 +55,11 @@ impl MemoryStorage {
 
 #[async_trait]
 impl Storage for MemoryStorage {
-    async fn open(&self, id: &LogId) -> Result<Arc<dyn Backend>> {
+    fn kinds(&self) -> &'static [&'static str] {
+        &["memory"]
+    }
+
+    async fn open(&self, id: &LogId, _kind: Option<&str>) -> Result<Arc<dyn Backend>> {
         let mut root = self.root();
         let log = root.logs.entry(id.clone()).or_default();
         Ok(Arc::new(log.reopen()))

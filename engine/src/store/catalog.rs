@@ -32,6 +32,9 @@ pub struct LogInfo {
     /// Where the log forks from, if it does.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub base: Option<Base>,
+    /// The backend kind its records live in (`None`: the storage's default).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub backend: Option<String>,
 }
 
 /// A fork's origin: the child's seqs below `end` are the parent's.
@@ -53,6 +56,8 @@ pub(crate) enum CatalogEvent {
         metadata: serde_json::Value,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         base: Option<Base>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        backend: Option<String>,
     },
     MetadataUpdated {
         id: LogId,
@@ -266,6 +271,7 @@ impl Catalog {
                     at_ms,
                     metadata,
                     base,
+                    backend,
                 },
                 _,
             ) => Some(LogInfo {
@@ -275,6 +281,7 @@ impl Catalog {
                 archived: false,
                 metadata,
                 base,
+                backend,
             }),
             (
                 CatalogEvent::MetadataUpdated {

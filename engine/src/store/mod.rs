@@ -129,7 +129,7 @@ impl Store {
             });
         }
         let id = reserved(CATALOG);
-        let backend = storage.open(&id).await?;
+        let backend = storage.open(&id, None).await?;
         let catalog_log = Log::open_with_clock(
             id,
             backend,
@@ -186,14 +186,29 @@ impl Store {
         Ok(store)
     }
 
-    /// Creates log `id` with `metadata`, and opens it.
+    /// Creates log `id` with `metadata` in the storage's default backend,
+    /// and opens it.
     pub async fn create(&self, id: &LogId, metadata: serde_json::Value) -> Result<Log> {
+        self.create_in(id, None, metadata).await
+    }
+
+    /// Creates log `id` in backend `kind` (one of the storage's
+    /// [`kinds`](Storage::kinds), e.g. `"jsonl"` beside segmented logs), and
+    /// opens it. The choice is recorded in the catalog.
+    pub async fn create_in(
+        &self,
+        id: &LogId,
+        kind: Option<&str>,
+        metadata: serde_json::Value,
+    ) -> Result<Log> {
         check_not_reserved(id)?;
+        let kind = storage::resolve_kind(self.inner.storage.as_ref(), kind)?;
         self.change(CatalogEvent::Created {
             id: id.clone(),
             at_ms: self.inner.clock.now_ms(),
             metadata,
             base: None,
+            backend: kind.map(str::to_owned),
         })
         .await?;
         self.open_log(id).await
@@ -222,6 +237,8 @@ impl Store {
             });
         }
         parent_log.sync(Durability::Data).await?;
+        // The child's own records live in the parent's kind of backend.
+        let backend = self.info(parent)?.backend;
         self.change(CatalogEvent::Created {
             id: child.clone(),
             at_ms: self.inner.clock.now_ms(),
@@ -230,6 +247,7 @@ impl Store {
                 parent: parent.clone(),
                 end,
             }),
+            backend,
         })
         .await?;
         self.open_log(child).await
@@ -252,7 +270,7 @@ impl Store {
         if let Some(log) = self.open_handles().get(id) {
             return Ok(log.clone());
         }
-        let own = self.inner.storage.open(id).await?;
+        let own = self.inner.storage.open(id, info.backend.as_deref()).await?;
         let backend: Arc<dyn Backend> = match parent {
             None => own,
             Some((parent, end)) => Arc::new(Lineage::new(parent.backend(), end, own)),

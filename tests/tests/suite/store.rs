@@ -744,3 +744,62 @@ async fn a_second_writer_of_a_store_is_locked_out_and_expected_seqs_hold_across_
     assert_eq!(records_of(&log).await, ["a", "b", "c"]);
     store.close().await.unwrap();
 }
+
+#[tokio::test]
+async fn each_log_lives_in_the_backend_it_was_created_in() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("mixed");
+    let storage: Arc<dyn Storage> = Arc::new(
+        DirStorage::new(
+            Arc::new(StdFs),
+            &root,
+            LogFormat::Segmented(SegmentedConfig::default()),
+        )
+        .unwrap(),
+    );
+    assert_eq!(storage.kinds(), ["segmented", "jsonl"]);
+    let clock = Arc::new(ManualClock::new(0));
+    let store = open(&storage, &clock).await;
+    let native = store.create(&id("native"), json!({})).await.unwrap();
+    let lines = store
+        .create_in(&id("lines"), Some("jsonl"), json!({}))
+        .await
+        .unwrap();
+    append_all(&native, &["n"]).await;
+    append_all(&lines, &["a", "b"]).await;
+    // A fork's own records live where its parent's do.
+    let fork = store
+        .fork(&id("lines"), &id("fork"), Seq(1), json!({}))
+        .await
+        .unwrap();
+    append_all(&fork, &["f"]).await;
+    assert!(matches!(
+        store.create_in(&id("x"), Some("sqlite"), json!({})).await,
+        Err(Error::InvalidConfig {
+            field: "backend",
+            ..
+        })
+    ));
+    store.close().await.unwrap();
+    assert!(root.join("logs/native").is_dir());
+    assert_eq!(
+        std::fs::read(root.join("logs/lines.jsonl")).unwrap(),
+        b"\"a\"\n\"b\"\n"
+    );
+    assert_eq!(
+        std::fs::read(root.join("logs/fork.jsonl")).unwrap(),
+        b"\"f\"\n"
+    );
+
+    let store = open(&storage, &clock).await;
+    assert_eq!(
+        store.info(&id("lines")).unwrap().backend.as_deref(),
+        Some("jsonl")
+    );
+    let fork = store.open_log(&id("fork")).await.unwrap();
+    assert_eq!(records_of(&fork).await, ["a", "f"]);
+    store.delete(&id("fork")).await.unwrap();
+    store.delete(&id("lines")).await.unwrap();
+    assert!(!root.join("logs/lines.jsonl").exists());
+    store.close().await.unwrap();
+}
