@@ -88,6 +88,18 @@ impl DirStorage {
         self.root.join(format!("{}.blob", name.as_str()))
     }
 
+    /// Whether `id` exists as a JSONL file (`Some(true)`) or a segmented
+    /// directory (`Some(false)`).
+    fn existing_kind(&self, id: &LogId) -> Option<bool> {
+        if self.vfs.open(&self.jsonl_path(id), OpenMode::Read).is_ok() {
+            Some(true)
+        } else if self.vfs.list(&self.segmented_path(id)).is_ok() {
+            Some(false)
+        } else {
+            None
+        }
+    }
+
     /// Removes a segmented log's directory, if there is one.
     fn remove_segmented(&self, path: &Path) -> Result<()> {
         let vfs = self.vfs.as_ref();
@@ -131,7 +143,9 @@ impl Storage for DirStorage {
 
     async fn open(&self, id: &LogId, kind: Option<&str>) -> Result<Arc<dyn Backend>> {
         let jsonl = match kind {
-            None => self.default_jsonl,
+            // Unnamed (the catalog itself, or a log recorded before kinds
+            // were): where it already is, else the default.
+            None => self.existing_kind(id).unwrap_or(self.default_jsonl),
             Some(JSONL) => true,
             Some(SEGMENTED) => false,
             Some(other) => {

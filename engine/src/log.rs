@@ -99,6 +99,12 @@ impl Log {
         })
     }
 
+    /// Whether the log was closed (its writer has stopped).
+    #[must_use]
+    pub fn is_closed(&self) -> bool {
+        self.inner.queue.is_closed()
+    }
+
     /// The visible end, as it changes (the store's subscriptions follow it).
     pub(crate) fn visible_watch(&self) -> watch::Receiver<Seq> {
         self.inner.visible.clone()

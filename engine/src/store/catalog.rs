@@ -76,6 +76,11 @@ pub(crate) enum CatalogEvent {
         id: LogId,
         at_ms: i64,
     },
+    /// A deleted log's records are gone from the storage (no removal to
+    /// redo at the next open).
+    Removed {
+        id: LogId,
+    },
 }
 
 impl CatalogEvent {
@@ -85,7 +90,8 @@ impl CatalogEvent {
             | CatalogEvent::MetadataUpdated { id, .. }
             | CatalogEvent::Archived { id, .. }
             | CatalogEvent::Unarchived { id, .. }
-            | CatalogEvent::Deleted { id, .. } => id,
+            | CatalogEvent::Deleted { id, .. }
+            | CatalogEvent::Removed { id } => id,
         }
     }
 }
@@ -94,6 +100,9 @@ impl CatalogEvent {
 #[derive(Clone, Debug)]
 struct Version {
     seq: u64,
+    /// The catalog seq of the `Created` event of this life of the id, so a
+    /// log deleted and created again is never taken for its predecessor.
+    incarnation: u64,
     info: Option<LogInfo>,
 }
 
@@ -113,6 +122,8 @@ pub(crate) struct Catalog {
     horizon: u64,
     /// The next catalog seq.
     next: u64,
+    /// Deleted logs whose records may still be in the storage.
+    pending_removal: BTreeSet<LogId>,
 }
 
 /// What a snapshot holds: the catalog as of `next`.
@@ -121,16 +132,23 @@ pub(crate) struct Snapshot {
     pub(crate) version: u32,
     pub(crate) next: u64,
     pub(crate) live: Vec<LogInfo>,
-    /// Deleted ids (their removal is redone at open: a crash may have
-    /// interrupted it).
+    /// Deleted ids whose removal was not yet confirmed (redone at open).
     pub(crate) deleted: Vec<LogId>,
+    /// The catalog seq each live log was created at, in `live`'s order.
+    #[serde(default)]
+    pub(crate) incarnations: Vec<u64>,
 }
 
 /// The snapshot format this build writes and reads.
 pub(crate) const SNAPSHOT_VERSION: u32 = 1;
 
+/// The largest seq a fork may start at (far beyond any real log; keeps the
+/// lineage's seq arithmetic from overflowing on a damaged catalog).
+const MAX_SEQ: u64 = 1 << 62;
+
 impl Catalog {
-    /// The catalog a snapshot describes.
+    /// The catalog a snapshot describes, after checking that it is one:
+    /// unique ids, live parents, no cycles, seqs within bounds.
     pub(crate) fn from_snapshot(snapshot: Snapshot) -> Result<Catalog> {
         if snapshot.version != SNAPSHOT_VERSION {
             return Err(Error::UnsupportedVersion {
@@ -139,51 +157,70 @@ impl Catalog {
                 supported: SNAPSHOT_VERSION,
             });
         }
+        let damage = || catalog_damage(snapshot.next);
+        let live: HashMap<&LogId, &LogInfo> = snapshot.live.iter().map(|i| (&i.id, i)).collect();
+        let deleted: BTreeSet<&LogId> = snapshot.deleted.iter().collect();
+        if live.len() != snapshot.live.len()
+            || deleted.len() != snapshot.deleted.len()
+            || deleted.iter().any(|id| live.contains_key(id))
+        {
+            return Err(damage());
+        }
+        for info in &snapshot.live {
+            // Walk up the parents: each must be live, and the walk must end.
+            let mut at = info;
+            for _ in 0..=live.len() {
+                let Some(base) = &at.base else { break };
+                if base.end.0 > MAX_SEQ {
+                    return Err(damage());
+                }
+                at = live.get(&base.parent).ok_or_else(damage)?;
+            }
+            if at.base.is_some() {
+                return Err(damage());
+            }
+        }
         let mut catalog = Catalog {
             horizon: snapshot.next,
             next: snapshot.next,
             ..Catalog::default()
         };
         let stamp = snapshot.next.saturating_sub(1);
-        for info in snapshot.live {
+        let incarnations = snapshot
+            .incarnations
+            .iter()
+            .copied()
+            .chain(std::iter::repeat(0));
+        for (info, incarnation) in snapshot.live.into_iter().zip(incarnations) {
             catalog.index(&info);
             catalog.versions.insert(
                 info.id.clone(),
                 vec![Version {
                     seq: stamp,
+                    incarnation,
                     info: Some(info),
                 }],
             );
         }
-        for id in snapshot.deleted {
-            catalog.versions.insert(
-                id,
-                vec![Version {
-                    seq: stamp,
-                    info: None,
-                }],
-            );
-        }
+        catalog.pending_removal = snapshot.deleted.into_iter().collect();
         Ok(catalog)
     }
 
     /// The snapshot of the current state.
     pub(crate) fn snapshot(&self) -> Snapshot {
-        let mut live = Vec::new();
-        let mut deleted = Vec::new();
-        for (id, versions) in &self.versions {
-            match versions.last().and_then(|v| v.info.clone()) {
-                Some(info) => live.push(info),
-                None => deleted.push(id.clone()),
-            }
-        }
-        live.sort_by(|a, b| a.id.cmp(&b.id));
-        deleted.sort();
+        let mut live: Vec<(LogInfo, u64)> = self
+            .versions
+            .values()
+            .filter_map(|v| v.last())
+            .filter_map(|v| v.info.clone().map(|info| (info, v.incarnation)))
+            .collect();
+        live.sort_by(|a, b| a.0.id.cmp(&b.0.id));
         Snapshot {
             version: SNAPSHOT_VERSION,
             next: self.next,
-            live,
-            deleted,
+            incarnations: live.iter().map(|(_, inc)| *inc).collect(),
+            live: live.into_iter().map(|(info, _)| info).collect(),
+            deleted: self.pending_removal.iter().cloned().collect(),
         }
     }
 
@@ -204,11 +241,18 @@ impl Catalog {
 
     /// Ids whose current state is deleted.
     pub(crate) fn deleted(&self) -> Vec<LogId> {
-        self.versions
-            .iter()
-            .filter(|(_, v)| v.last().is_some_and(|v| v.info.is_none()))
-            .map(|(id, _)| id.clone())
-            .collect()
+        self.pending_removal.iter().cloned().collect()
+    }
+
+    /// Whether `id` was deleted and its records may still be stored.
+    pub(crate) fn removal_pending(&self, id: &LogId) -> bool {
+        self.pending_removal.contains(id)
+    }
+
+    /// The catalog seq of the live log `id`'s creation.
+    pub(crate) fn incarnation(&self, id: &LogId) -> Option<u64> {
+        let last = self.versions.get(id)?.last()?;
+        last.info.as_ref().map(|_| last.incarnation)
     }
 
     /// Number of live logs.
@@ -241,6 +285,7 @@ impl Catalog {
         }
         let ok = match event {
             CatalogEvent::Created { .. } => !live,
+            CatalogEvent::Removed { id } => self.pending_removal.contains(id),
             _ => live,
         };
         if ok {
@@ -263,6 +308,27 @@ impl Catalog {
         }
         self.check(&event).map_err(|_| catalog_damage(seq))?;
         let id = event.id().clone();
+        match &event {
+            CatalogEvent::Removed { .. } => {
+                // Nothing a reader sees changes.
+                self.pending_removal.remove(&id);
+                self.next = seq + 1;
+                return Ok(());
+            }
+            CatalogEvent::Deleted { .. } => {
+                self.pending_removal.insert(id.clone());
+            }
+            CatalogEvent::Created { base, .. }
+                if base.as_ref().is_some_and(|b| b.end.0 > MAX_SEQ) =>
+            {
+                return Err(catalog_damage(seq));
+            }
+            _ => {}
+        }
+        let incarnation = match &event {
+            CatalogEvent::Created { .. } => seq,
+            _ => self.incarnation(&id).unwrap_or(seq),
+        };
         let before = self.get(&id).cloned();
         let after = match (event, before.clone()) {
             (
@@ -304,8 +370,8 @@ impl Catalog {
                 ..info
             }),
             (CatalogEvent::Deleted { .. }, Some(_)) => None,
-            // `check` ruled these out.
-            (_, None) => return Err(catalog_damage(seq)),
+            // `check` ruled these out (and `Removed` returned above).
+            (_, None) | (CatalogEvent::Removed { .. }, _) => return Err(catalog_damage(seq)),
         };
         if let Some(info) = &before {
             self.unindex(info);
@@ -313,10 +379,11 @@ impl Catalog {
         if let Some(info) = &after {
             self.index(info);
         }
-        self.versions
-            .entry(id.clone())
-            .or_default()
-            .push(Version { seq, info: after });
+        self.versions.entry(id.clone()).or_default().push(Version {
+            seq,
+            incarnation,
+            info: after,
+        });
         self.changes.insert(seq, id);
         self.next = seq + 1;
         Ok(())
@@ -357,15 +424,18 @@ impl Catalog {
         self.changes.range(seq..).map(|(_, id)| id).collect()
     }
 
-    /// The state of `id` as the catalog stood before seq `as_of`.
+    /// The state of `id` as the catalog stood before seq `as_of`, if that
+    /// is the same life of the id as now (a log deleted and created again
+    /// since is another log).
     pub(crate) fn state_at(&self, id: &LogId, as_of: u64) -> Option<&LogInfo> {
-        self.versions
+        let now = self.incarnation(id)?;
+        let then = self
+            .versions
             .get(id)?
             .iter()
             .rev()
-            .find(|v| v.seq < as_of)?
-            .info
-            .as_ref()
+            .find(|v| v.seq < as_of)?;
+        then.info.as_ref().filter(|_| then.incarnation == now)
     }
 }
 

@@ -71,6 +71,9 @@ pub struct ListPage {
     pub next: Option<String>,
 }
 
+/// Most logs one page returns (a larger `limit` is clamped to it).
+pub const MAX_LIST_LIMIT: usize = 10_000;
+
 const CURSOR_PREFIX: &str = "l1.";
 const CURSOR_VERSION: u8 = 1;
 /// Longest cursor string accepted, checked before decoding.
@@ -187,7 +190,7 @@ pub(crate) fn list(
     cursor: Option<&str>,
     limit: usize,
 ) -> Result<ListPage> {
-    let limit = limit.max(1);
+    let limit = limit.clamp(1, MAX_LIST_LIMIT);
     let fingerprint = query.fingerprint();
     let (as_of, after) = match cursor {
         None => (catalog.next(), None),
@@ -238,7 +241,7 @@ pub(crate) fn list(
     // whether another follows.
     let mut then = then.into_iter().peekable();
     let mut current = current.peekable();
-    let mut out: Vec<(i64, LogId, &LogInfo)> = Vec::with_capacity(limit + 1);
+    let mut out: Vec<(i64, LogId, &LogInfo)> = Vec::with_capacity(limit.min(catalog.len()) + 1);
     while out.len() <= limit {
         let take_then = match (then.peek(), current.peek()) {
             (Some(a), Some(b)) => ((a.0, &a.1) < (b.0, &b.1)) != descending,

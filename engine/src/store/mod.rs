@@ -30,7 +30,7 @@ use std::sync::{Arc, Mutex, PoisonError, RwLock};
 use bytes::Bytes;
 
 pub use catalog::{Base, LogInfo};
-pub use listing::{Archived, ListPage, ListQuery, Order, SortKey};
+pub use listing::{Archived, ListPage, ListQuery, MAX_LIST_LIMIT, Order, SortKey};
 pub use projection::{Projected, Projection};
 pub use storage::Storage;
 pub use subscription::{StoreEvent, Subscription};
@@ -178,9 +178,13 @@ impl Store {
                 config,
             }),
         };
-        // A crash may have come between a delete's event and its removal.
-        for id in deleted {
-            store.inner.storage.remove(&id).await?;
+        // A crash (or a failed removal) may have come between a delete's
+        // event and the removal of its records: finish them.
+        if !deleted.is_empty() {
+            let guard = store.inner.changes.lock().await;
+            for id in deleted {
+                store.remove_records(&guard, &id).await?;
+            }
         }
         store.snapshot_if_due().await?;
         Ok(store)
@@ -202,8 +206,11 @@ impl Store {
         metadata: serde_json::Value,
     ) -> Result<Log> {
         check_not_reserved(id)?;
-        let kind = storage::resolve_kind(self.inner.storage.as_ref(), kind)?;
-        self.change(CatalogEvent::Created {
+        // The default is recorded too, so a root reopened with another
+        // default still finds every log where it is.
+        let kind = storage::resolve_kind(self.inner.storage.as_ref(), kind)?
+            .or_else(|| self.inner.storage.kinds().first().copied());
+        self.create_entry(CatalogEvent::Created {
             id: id.clone(),
             at_ms: self.inner.clock.now_ms(),
             metadata,
@@ -239,7 +246,7 @@ impl Store {
         parent_log.sync(Durability::Data).await?;
         // The child's own records live in the parent's kind of backend.
         let backend = self.info(parent)?.backend;
-        self.change(CatalogEvent::Created {
+        self.create_entry(CatalogEvent::Created {
             id: child.clone(),
             at_ms: self.inner.clock.now_ms(),
             metadata,
@@ -256,8 +263,9 @@ impl Store {
     /// Opens log `id` (the same handle for every caller while it is open).
     pub async fn open_log(&self, id: &LogId) -> Result<Log> {
         let info = self.info(id)?;
-        if let Some(log) = self.open_handles().get(id) {
-            return Ok(log.clone());
+        let incarnation = self.read_catalog().incarnation(id);
+        if let Some(log) = self.cached(id) {
+            return Ok(log);
         }
         // The parent first (its own open takes the opening lock itself).
         let parent = match &info.base {
@@ -267,8 +275,15 @@ impl Store {
         // One open at a time: a second backend on the same log would be
         // refused by its writer lock.
         let _opening = self.inner.opening.lock().await;
-        if let Some(log) = self.open_handles().get(id) {
-            return Ok(log.clone());
+        if let Some(log) = self.cached(id) {
+            return Ok(log);
+        }
+        // Deleted (or deleted and created again) while this call waited:
+        // never open a backend for a log the catalog no longer has.
+        if self.read_catalog().incarnation(id) != incarnation {
+            return Err(Error::NotFound {
+                id: id.as_str().to_owned(),
+            });
         }
         let own = self.inner.storage.open(id, info.backend.as_deref()).await?;
         let backend: Arc<dyn Backend> = match parent {
@@ -286,6 +301,25 @@ impl Store {
         self.announce_appends(&log);
         open.insert(id.clone(), log.clone());
         Ok(log)
+    }
+
+    /// The shared handle of `id`, unless a caller closed it (then it is
+    /// dropped, and the next open makes a new one).
+    fn cached(&self, id: &LogId) -> Option<Log> {
+        let mut open = self.open_handles();
+        match open.get(id) {
+            Some(log) if log.is_closed() => {
+                open.remove(id);
+                None
+            }
+            other => other.cloned(),
+        }
+    }
+
+    /// The catalog seq of live log `id`'s creation (projections key their
+    /// checkpoints with it).
+    pub(crate) fn incarnation(&self, id: &LogId) -> Option<u64> {
+        self.read_catalog().incarnation(id)
     }
 
     /// A live feed of this store's events from now on (see
@@ -363,18 +397,30 @@ impl Store {
     }
 
     /// Deletes log `id` and its records. Open handles to it are closed.
+    /// The whole delete holds the catalog's lock, so no create of the same
+    /// id can slip in before the records are gone.
     pub async fn delete(&self, id: &LogId) -> Result<()> {
-        self.change(CatalogEvent::Deleted {
-            id: id.clone(),
-            at_ms: self.inner.clock.now_ms(),
-        })
+        let guard = self.inner.changes.lock().await;
+        self.append_event(
+            &guard,
+            CatalogEvent::Deleted {
+                id: id.clone(),
+                at_ms: self.inner.clock.now_ms(),
+            },
+        )
         .await?;
-        let handle = self.open_handles().remove(id);
-        if let Some(log) = handle {
-            // Already closed by a caller is fine; the removal follows.
-            let _ = log.close().await;
+        {
+            // No open of the id may run meanwhile either.
+            let _opening = self.inner.opening.lock().await;
+            let handle = self.open_handles().remove(id);
+            if let Some(log) = handle {
+                // Already closed by a caller is fine; the removal follows.
+                let _ = log.close().await;
+            }
+            self.remove_records(&guard, id).await?;
         }
-        self.inner.storage.remove(id).await
+        drop(guard);
+        self.snapshot_if_due().await
     }
 
     /// One page of the store's logs (see [`ListQuery`]); pass the previous
@@ -427,6 +473,18 @@ impl Store {
     /// Checks, appends and applies one catalog event.
     async fn change(&self, event: CatalogEvent) -> Result<()> {
         let guard = self.inner.changes.lock().await;
+        self.append_event(&guard, event).await?;
+        drop(guard);
+        self.snapshot_if_due().await
+    }
+
+    /// Checks, appends and applies one catalog event; the caller holds the
+    /// `changes` lock (`_held` proves it).
+    async fn append_event(
+        &self,
+        _held: &tokio::sync::MutexGuard<'_, ()>,
+        event: CatalogEvent,
+    ) -> Result<()> {
         self.read_catalog().check(&event)?;
         let payload = serde_json::to_vec(&event).map_err(|e| Error::Codec {
             codec: crate::CodecKind::Json,
@@ -440,15 +498,43 @@ impl Store {
             .await?
             .start;
         let id = event.id().clone();
-        let created = matches!(event, CatalogEvent::Created { .. });
+        let announce = match &event {
+            CatalogEvent::Removed { .. } => None,
+            CatalogEvent::Created { .. } => Some(true),
+            _ => Some(false),
+        };
         self.write_catalog().apply(seq.0, event)?;
         let info = self.read_catalog().get(&id).cloned();
         // No subscriber is fine: nobody is listening.
-        let _ = self.inner.events.send(match info {
-            Some(info) if created => StoreEvent::Created(info),
-            Some(info) => StoreEvent::Changed(info),
-            None => StoreEvent::Deleted(id),
-        });
+        let _ = match (announce, info) {
+            (None, _) => Ok(0),
+            (Some(true), Some(info)) => self.inner.events.send(StoreEvent::Created(info)),
+            (Some(false), Some(info)) => self.inner.events.send(StoreEvent::Changed(info)),
+            (Some(_), None) => self.inner.events.send(StoreEvent::Deleted(id)),
+        };
+        Ok(())
+    }
+
+    /// Removes a deleted log's records and records that they are gone.
+    async fn remove_records(
+        &self,
+        held: &tokio::sync::MutexGuard<'_, ()>,
+        id: &LogId,
+    ) -> Result<()> {
+        self.inner.storage.remove(id).await?;
+        self.append_event(held, CatalogEvent::Removed { id: id.clone() })
+            .await
+    }
+
+    /// Appends a `Created` event, first finishing the removal of an earlier
+    /// log of the same id if a failure or crash left it pending.
+    async fn create_entry(&self, event: CatalogEvent) -> Result<()> {
+        let guard = self.inner.changes.lock().await;
+        let id = event.id().clone();
+        if self.read_catalog().removal_pending(&id) {
+            self.remove_records(&guard, &id).await?;
+        }
+        self.append_event(&guard, event).await?;
         drop(guard);
         self.snapshot_if_due().await
     }

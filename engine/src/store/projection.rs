@@ -26,7 +26,8 @@ pub trait Projection: Send + Sync + 'static {
     fn name(&self) -> &str;
 
     /// Folds one record into the state. An error stops the catch-up at this
-    /// record; the state keeps everything before it.
+    /// record, which is folded again on the next read: `apply` must leave
+    /// the state unchanged when it fails.
     fn apply(&self, state: &mut Self::State, record: &Record) -> Result<()>;
 }
 
@@ -41,6 +42,7 @@ pub struct Projected<P: Projection> {
     log: Log,
     projection: P,
     key: LogId,
+    incarnation: u64,
     inner: Mutex<Folded<P::State>>,
 }
 
@@ -56,6 +58,9 @@ struct Folded<S> {
 struct Checkpoint<S> {
     version: u32,
     log: LogId,
+    /// Which life of the id it folded (a log deleted and created again
+    /// must not inherit its predecessor's state).
+    incarnation: u64,
     name: String,
     next: Seq,
     state: S,
@@ -77,6 +82,9 @@ impl Store {
     /// still valid) and folds the records after it.
     pub async fn project<P: Projection>(&self, id: &LogId, projection: P) -> Result<Projected<P>> {
         let log = self.open_log(id).await?;
+        let incarnation = self.incarnation(id).ok_or_else(|| Error::NotFound {
+            id: id.as_str().to_owned(),
+        })?;
         let key = checkpoint_key(id, projection.name());
         let loaded = match self.inner.storage.get_blob(&key).await? {
             Some(bytes) => serde_json::from_slice::<Checkpoint<P::State>>(&bytes)
@@ -84,6 +92,7 @@ impl Store {
                 .filter(|c| {
                     c.version == CHECKPOINT_VERSION
                         && &c.log == id
+                        && c.incarnation == incarnation
                         && c.name == projection.name()
                         && c.next <= log.next_seq()
                         && c.next >= log.start_seq()
@@ -99,6 +108,7 @@ impl Store {
             log,
             projection,
             key,
+            incarnation,
             inner: Mutex::new(Folded {
                 state,
                 next,
@@ -155,6 +165,7 @@ impl<P: Projection> Projected<P> {
         let checkpoint = Checkpoint {
             version: CHECKPOINT_VERSION,
             log: self.log.id().clone(),
+            incarnation: self.incarnation,
             name: self.projection.name().to_owned(),
             next: folded.next,
             state: folded.state.clone(),

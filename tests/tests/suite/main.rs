@@ -23,6 +23,7 @@ mod poison;
 mod process;
 mod store;
 mod store_model;
+mod store_repairs;
 mod stress;
 mod tail;
 mod typed;
