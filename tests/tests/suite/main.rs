@@ -22,6 +22,7 @@ mod jsonl_tails;
 mod poison;
 mod process;
 mod store;
+mod store_live;
 mod store_model;
 mod store_repairs;
 mod stress;
