@@ -7,8 +7,11 @@
 //! session bundles. It depends on `spool-engine` (threads are logs) and, for
 //! its defaults, on `spool-backends`.
 //!
-//! It exports nothing yet: the rollout model needs the JSONL backend (a
-//! rollout file is a log) and the store (threads, lineage), which it builds
-//! on. ARCHITECTURE.md tracks the order.
+//! So far: [`RolloutLine`], the lossless line model every later part
+//! (threads as logs, the floor, import and export) reads through.
 
 #![forbid(unsafe_code)]
+
+pub mod line;
+
+pub use line::{Envelope, HistoryMode, Item, LineView, Problem, RolloutLine, SessionMeta};

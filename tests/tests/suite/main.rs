@@ -21,6 +21,7 @@ mod jsonl_lines;
 mod jsonl_tails;
 mod poison;
 mod process;
+mod rollout_lines;
 mod store;
 mod store_live;
 mod store_model;
