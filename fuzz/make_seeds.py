@@ -73,3 +73,13 @@ for name in ['torn-tail.jsonl', 'torn-tail-invalid-utf8.jsonl', 'unknown-future-
     shutil.copy(os.path.join('tests', 'fixtures', 'codex', 'examples', name),
                 os.path.join('fuzz', 'corpus', 'jsonl_line', name))
 write('jsonl_line', 'mixed', b'{"a":1}\r\n\xef\xbb\xbf{}\n\x00\x00\x00\n[1,2')
+
+# rollout_line: one line of each generation and kind of damage.
+for name, line in [
+    ('envelope', b'{"timestamp":"2026-08-13T09:15:02.417Z","ordinal":3,"type":"event_msg","payload":{"type":"token_count","info":{"used_percent":12.5}}}'),
+    ('session_meta', b'{"timestamp":"t","type":"session_meta","payload":{"id":"a","history_mode":"quantum_v9"}}'),
+    ('legacy_header', b'{"id":"5973b6c0","timestamp":"2025-05-07T17:24:21.123Z","instructions":null}'),
+    ('legacy_state', b'{"record_type":"state"}'),
+    ('bad_ordinal', b'{"timestamp":"t","ordinal":-1,"type":"x","payload":{}}'),
+]:
+    write('rollout_line', name, line)
