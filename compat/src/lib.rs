@@ -8,10 +8,14 @@
 //! its defaults, on `spool-backends`.
 //!
 //! So far: [`RolloutLine`], the lossless line model every later part
-//! (threads as logs, the floor, import and export) reads through.
+//! (threads as logs, the floor, import and export) reads through, and
+//! [`RolloutName`] / [`discover`]: the file names and places Codex keeps
+//! rollouts in.
 
 #![forbid(unsafe_code)]
 
 pub mod line;
+pub mod name;
 
 pub use line::{Envelope, HistoryMode, Item, LineView, Problem, RolloutLine, SessionMeta};
+pub use name::{NameTime, RolloutFile, RolloutName, discover};

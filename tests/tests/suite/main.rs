@@ -7,6 +7,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::missing_panics_doc)]
 
 mod cancel;
+mod codex_home;
 mod conformance;
 mod crash;
 mod crash_points;
