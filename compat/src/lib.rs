@@ -10,12 +10,14 @@
 //! So far: [`RolloutLine`], the lossless line model every later part
 //! (threads as logs, the floor, import and export) reads through, and
 //! [`RolloutName`] / [`discover`]: the file names and places Codex keeps
-//! rollouts in.
+//! rollouts in, and [`SessionIndex`]: thread names as Codex resolves them.
 
 #![forbid(unsafe_code)]
 
 pub mod line;
 pub mod name;
+pub mod session_index;
 
 pub use line::{Envelope, HistoryMode, Item, LineView, Problem, RolloutLine, SessionMeta};
 pub use name::{NameTime, RolloutFile, RolloutName, discover};
+pub use session_index::SessionIndex;

@@ -100,3 +100,49 @@ fn every_corpus_rollout_is_discovered_with_its_thread() {
     }
     assert_eq!(total, 8);
 }
+
+#[tokio::test]
+async fn session_index_names_resolve_as_codex_resolves_them() {
+    use spool_compat::SessionIndex;
+    // §8 case 54: the latest name wins, the malformed last line is ignored,
+    // an older name finds nothing.
+    let path =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/codex/examples/session_index.jsonl");
+    let before = std::fs::read(&path).unwrap();
+    let index = SessionIndex::read(&path).await.unwrap();
+    let a = uuid::Uuid::parse_str(A).unwrap();
+    assert_eq!(index.name(&a), Some("CLI flags"));
+    assert_eq!(index.lookup("CLI flags"), vec![a]);
+    assert_eq!(index.lookup("verbose flag"), Vec::<uuid::Uuid>::new());
+    assert_eq!(
+        index.name(&uuid::Uuid::parse_str(B).unwrap()),
+        Some("CI failure")
+    );
+    assert_eq!(index.skipped(), 1);
+    assert_eq!(
+        std::fs::read(&path).unwrap(),
+        before,
+        "reading changed nothing"
+    );
+    let missing = SessionIndex::read(&path.with_file_name("absent.jsonl"))
+        .await
+        .unwrap();
+    assert_eq!(missing, SessionIndex::default());
+
+    // The genuine index names a thread whose rollout is in the same home.
+    let Some(corpus) = codex_corpus() else {
+        return;
+    };
+    let home = corpus.join("lifecycle-paginated");
+    let index = SessionIndex::read(&home.join("session_index.jsonl"))
+        .await
+        .unwrap();
+    assert_eq!(index.skipped(), 0);
+    let threads: Vec<uuid::Uuid> = discover(&home)
+        .unwrap()
+        .iter()
+        .map(|f| f.name.thread)
+        .collect();
+    let named = threads.iter().filter(|t| index.name(t).is_some()).count();
+    assert!(named >= 1, "no thread of the home is named");
+}
