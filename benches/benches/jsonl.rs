@@ -15,7 +15,9 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use spool_backends::{JsonlBackend, JsonlConfig, SimRng, StdFs};
-use spool_benches::harness::{batches, bench_dir, fresh_timed, percentiles, runtime};
+use spool_benches::harness::{
+    BatchEnd, batches, bench_dir, fresh_timed, percentiles, runtime, write_batches,
+};
 use spool_benches::plain::{self, PlainJsonl};
 use spool_benches::{SEED, mixed_events, mixed_payloads};
 use spool_engine::{Direction, Durability, Log, LogConfig, LogId, Seq};
@@ -104,14 +106,7 @@ fn appends(c: &mut Criterion) {
                 fresh_timed(
                     iters,
                     fresh_plain,
-                    |(_, file)| {
-                        for chunk in payloads.chunks(batch) {
-                            for p in chunk {
-                                file.append(p).unwrap();
-                            }
-                            file.flush().unwrap();
-                        }
-                    },
+                    |(_, file)| write_batches(file, &payloads, batch, BatchEnd::Flush),
                     close_plain,
                 )
             });
@@ -132,14 +127,7 @@ fn appends(c: &mut Criterion) {
             fresh_timed(
                 iters,
                 fresh_plain,
-                |(_, file)| {
-                    for chunk in payloads.chunks(64) {
-                        for p in chunk {
-                            file.append(p).unwrap();
-                        }
-                        file.sync().unwrap();
-                    }
-                },
+                |(_, file)| write_batches(file, &payloads, 64, BatchEnd::Sync),
                 close_plain,
             )
         });
@@ -156,10 +144,7 @@ fn reads(c: &mut Criterion) {
     let dir = bench_dir();
     let plain_path = dir.path().join("plain.jsonl");
     let mut file = PlainJsonl::create(&plain_path).unwrap();
-    for p in &payloads {
-        file.append(p).unwrap();
-    }
-    file.sync().unwrap();
+    write_batches(&mut file, &payloads, payloads.len(), BatchEnd::Sync);
     drop(file);
     // The same bytes, as spool's log (no sidecar: open scans).
     let path = dir.path().join("log.jsonl");

@@ -16,7 +16,9 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use spool_backends::{SegmentedBackend, SegmentedConfig, SimRng, StdFs};
-use spool_benches::harness::{batches, bench_dir, fresh_timed, percentiles, runtime};
+use spool_benches::harness::{
+    BatchEnd, batches, bench_dir, fresh_timed, percentiles, runtime, write_batches,
+};
 use spool_benches::raw::{self, RawLog};
 use spool_benches::{SEED, mixed_payloads};
 use spool_engine::{Backend, Direction, Durability, Log, LogConfig, LogId, NewRecord, Seq};
@@ -177,14 +179,7 @@ fn appends(c: &mut Criterion) {
                 fresh_timed(
                     iters,
                     fresh_raw,
-                    |(_, log)| {
-                        for chunk in payloads.chunks(batch) {
-                            for p in chunk {
-                                log.append(p).unwrap();
-                            }
-                            log.flush().unwrap();
-                        }
-                    },
+                    |(_, log)| write_batches(log, &payloads, batch, BatchEnd::Flush),
                     close_raw,
                 )
             });
@@ -226,14 +221,7 @@ fn appends(c: &mut Criterion) {
             fresh_timed(
                 iters,
                 fresh_raw,
-                |(_, log)| {
-                    for chunk in payloads.chunks(64) {
-                        for p in chunk {
-                            log.append(p).unwrap();
-                        }
-                        log.sync().unwrap();
-                    }
-                },
+                |(_, log)| write_batches(log, &payloads, 64, BatchEnd::Sync),
                 close_raw,
             )
         });
@@ -322,10 +310,7 @@ fn live_appends(c: &mut Criterion) {
             let (dir, mut log) = fresh_raw();
             let started = Instant::now();
             for _ in 0..iters {
-                for p in &payloads {
-                    log.append(p).unwrap();
-                }
-                log.flush().unwrap();
+                write_batches(&mut log, &payloads, payloads.len(), BatchEnd::Flush);
             }
             let elapsed = started.elapsed();
             close_raw((dir, log));
@@ -369,14 +354,12 @@ fn group_commit(c: &mut Criterion) {
                     iters,
                     fresh_raw,
                     |(_, log)| {
-                        for p in &payloads {
-                            log.append(p).unwrap();
-                            if durability == Durability::Data {
-                                log.sync().unwrap();
-                            } else {
-                                log.flush().unwrap();
-                            }
-                        }
+                        let end = if durability == Durability::Data {
+                            BatchEnd::Sync
+                        } else {
+                            BatchEnd::Flush
+                        };
+                        write_batches(log, &payloads, 1, end);
                     },
                     close_raw,
                 )
@@ -421,10 +404,7 @@ fn reads(c: &mut Criterion) {
     let dir = bench_dir();
     let raw_path = dir.path().join("raw");
     let mut rawlog = RawLog::create(&raw_path).unwrap();
-    for p in &payloads {
-        rawlog.append(p).unwrap();
-    }
-    rawlog.sync().unwrap();
+    write_batches(&mut rawlog, &payloads, payloads.len(), BatchEnd::Sync);
     let raw_offsets = raw::offsets(&raw_path).unwrap();
     let raw_file = std::fs::File::open(&raw_path).unwrap();
     let log = open_log(&rt, &dir, Durability::Buffered);

@@ -75,3 +75,43 @@ pub fn percentiles(times: &mut [Duration]) -> [Duration; 3] {
     let at = |per_mille: usize| times[(times.len() - 1) * per_mille / 1000];
     [at(500), at(990), at(999)]
 }
+
+/// What the baselines share: buffered appends, a flush to the OS, an
+/// fdatasync.
+pub trait Baseline {
+    /// Buffers one record.
+    fn append(&mut self, payload: &[u8]) -> std::io::Result<()>;
+    /// Hands buffered bytes to the OS.
+    fn flush(&mut self) -> std::io::Result<()>;
+    /// Flushes and makes durable.
+    fn sync(&mut self) -> std::io::Result<()>;
+}
+
+/// How each batch of a baseline ends.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BatchEnd {
+    /// A flush (what spool's `Buffered` promises).
+    Flush,
+    /// An fdatasync (what spool's `Data` promises).
+    Sync,
+}
+
+/// Appends `payloads` to `log` in batches of `batch`, ending each batch as
+/// `end` says.
+///
+/// # Panics
+///
+/// If the baseline's I/O fails: a bench cannot go on without its limit.
+pub fn write_batches<B: Baseline>(log: &mut B, payloads: &[Bytes], batch: usize, end: BatchEnd) {
+    for chunk in payloads.chunks(batch) {
+        for p in chunk {
+            log.append(p)
+                .unwrap_or_else(|e| panic!("baseline append: {e}"));
+        }
+        match end {
+            BatchEnd::Flush => log.flush(),
+            BatchEnd::Sync => log.sync(),
+        }
+        .unwrap_or_else(|e| panic!("baseline {end:?}: {e}"));
+    }
+}

@@ -104,3 +104,17 @@ pub fn read_lines(file: &File, start: u64, end: u64) -> io::Result<Vec<Bytes>> {
     }
     Ok(lines)
 }
+
+impl crate::harness::Baseline for PlainJsonl {
+    fn append(&mut self, payload: &[u8]) -> io::Result<()> {
+        PlainJsonl::append(self, payload)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        PlainJsonl::flush(self)
+    }
+
+    fn sync(&mut self) -> io::Result<()> {
+        PlainJsonl::sync(self)
+    }
+}

@@ -91,3 +91,17 @@ pub fn read_span(file: &File, start: u64, end: u64) -> io::Result<Vec<Bytes>> {
     }
     Ok(out)
 }
+
+impl crate::harness::Baseline for RawLog {
+    fn append(&mut self, payload: &[u8]) -> io::Result<()> {
+        RawLog::append(self, payload)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        RawLog::flush(self)
+    }
+
+    fn sync(&mut self) -> io::Result<()> {
+        RawLog::sync(self)
+    }
+}
