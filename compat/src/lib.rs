@@ -14,10 +14,22 @@
 
 #![forbid(unsafe_code)]
 
+pub mod error;
+pub mod header;
+pub mod home;
 pub mod line;
 pub mod name;
+pub mod ordinal;
+pub mod segment;
 pub mod session_index;
+pub mod thread;
 
+pub use error::{CodexError, Result};
+pub use header::{Header, HistoryBase, find_header};
+pub use home::{CodexHome, CodexHomeConfig, ThreadFiles};
 pub use line::{Envelope, HistoryMode, Item, LineView, Problem, RolloutLine, SessionMeta};
 pub use name::{NameTime, RolloutFile, RolloutName, discover};
+pub use ordinal::{Deviation, OrdinalDeviation, check_ordinals, next_ordinal};
+pub use segment::Segment;
 pub use session_index::SessionIndex;
+pub use thread::{Fork, Link, Thread};

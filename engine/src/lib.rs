@@ -70,8 +70,8 @@ pub use log_id::LogId;
 pub use record::{NewRecord, Record};
 pub use seq::{Seq, SeqRange};
 pub use store::{
-    Archived, Base, ListPage, ListQuery, LogInfo, MAX_LIST_LIMIT, Order, Projected, Projection,
-    SortKey, Storage, Store, StoreConfig, StoreEvent, StoreOpenReport, Subscription,
+    Archived, Base, Lineage, ListPage, ListQuery, LogInfo, MAX_LIST_LIMIT, Order, Projected,
+    Projection, SortKey, Storage, Store, StoreConfig, StoreEvent, StoreOpenReport, Subscription,
 };
 pub use typed::{Event, EventPage, TypedLog};
 pub use vfs::{OpenMode, Vfs, VfsFile, VfsLock};

@@ -19,6 +19,7 @@
 //! page past a truncation is SIGBUS (R11).
 
 mod config;
+mod image;
 mod report;
 mod scan;
 mod sidecar;
@@ -207,6 +208,53 @@ impl JsonlBackend {
             (index, end, report),
             None,
         ))
+    }
+
+    /// Opens `image`, the whole content of a file held in memory (a
+    /// decompressed `.jsonl.zst`), as a read-only log: the same lines,
+    /// faults and torn-tail report as [`open_read_only`](Self::open_read_only)
+    /// on a file with those bytes. `path` names it in errors. No sidecar.
+    pub fn open_image(
+        path: impl Into<PathBuf>,
+        image: Bytes,
+        config: &JsonlConfig,
+    ) -> Result<JsonlBackend> {
+        let path = path.into();
+        let vfs = Arc::new(image::ImageVfs {
+            path: path.clone(),
+            image,
+        });
+        let config = JsonlConfig {
+            sidecar: SidecarIndex::None,
+            ..config.clone()
+        };
+        Self::open_read_only(vfs, path, config)
+    }
+
+    /// The seq of the line that starts at byte `offset`, or the count of
+    /// lines if `offset` is the end of the last complete line; `None` if
+    /// `offset` is not where a line starts. This is how a byte offset into
+    /// a rollout (Codex's `history_base.end_byte_offset`) becomes a cut in
+    /// the log's seqs.
+    #[must_use]
+    pub fn seq_at_offset(&self, offset: u64) -> Option<Seq> {
+        let state = self.state();
+        state
+            .index
+            .bounds()
+            .binary_search(&offset)
+            .ok()
+            .map(|line| Seq(line as u64))
+    }
+
+    /// Where the line of `seq` starts in the file, or the end of the last
+    /// complete line for the next seq; `None` past that.
+    #[must_use]
+    pub fn offset_of(&self, seq: Seq) -> Option<u64> {
+        let state = self.state();
+        usize::try_from(seq.0)
+            .ok()
+            .and_then(|i| state.index.bounds().get(i).copied())
     }
 
     /// Indexes the file: from the sidecar where it still describes the

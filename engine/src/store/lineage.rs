@@ -19,7 +19,10 @@ use crate::{
 };
 
 /// The child's view: the parent's `[start, base)`, then its own records.
-pub(crate) struct Lineage {
+///
+/// Public so that layouts with lineage of their own (Codex's `history_base`
+/// segments and forks, in spool-compat) compose logs the way the store does.
+pub struct Lineage {
     parent: Arc<dyn Backend>,
     base: Seq,
     own: Arc<dyn Backend>,
@@ -35,7 +38,10 @@ impl fmt::Debug for Lineage {
 }
 
 impl Lineage {
-    pub(crate) fn new(parent: Arc<dyn Backend>, base: Seq, own: Arc<dyn Backend>) -> Lineage {
+    /// `parent`'s records below `base`, then `own`'s records shifted to
+    /// start at `base`. Appends go to `own`.
+    #[must_use]
+    pub fn new(parent: Arc<dyn Backend>, base: Seq, own: Arc<dyn Backend>) -> Lineage {
         Lineage { parent, base, own }
     }
 

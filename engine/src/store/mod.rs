@@ -40,7 +40,7 @@ use crate::{
     SystemClock,
 };
 use catalog::{Catalog, CatalogEvent, Snapshot};
-use lineage::Lineage;
+pub use lineage::Lineage;
 
 /// The catalog log's id.
 const CATALOG: &str = "_catalog";

@@ -8,6 +8,7 @@
 
 mod cancel;
 mod codex_home;
+mod codex_threads;
 mod conformance;
 mod crash;
 mod crash_points;

@@ -1,0 +1,135 @@
+//! One rollout file opened as a spool log: a *segment* of a thread.
+//!
+//! A Codex thread is one file, or several since reverts write a new file
+//! per segment (`rollout-<ts>-<thread>_<segment>.jsonl`, §1.3). Each file
+//! is a JSONL log read through the lenient, read-only JSONL backend: seqs
+//! are line indexes, every byte is kept, a torn tail is reported and not
+//! read, and nothing is written. A `.jsonl.zst` file is decompressed into
+//! memory first (bounded by the configured limit) and read through the very
+//! same backend, as Codex reads it (§1.5).
+
+use std::io::Read;
+use std::path::Path;
+use std::sync::Arc;
+
+use bytes::Bytes;
+use spool_backends::{JsonlBackend, JsonlConfig, StdFs};
+use spool_engine::{Backend, ReadRange, Seq};
+
+use crate::error::{CodexError, Result};
+use crate::header::{Header, find_header};
+use crate::line::RolloutLine;
+use crate::name::RolloutFile;
+
+/// Lines read per step while looking for a header.
+const HEAD_STEP: usize = 16;
+
+/// A rollout file, open for reading.
+#[derive(Clone, Debug)]
+pub struct Segment {
+    file: RolloutFile,
+    backend: JsonlBackend,
+}
+
+impl Segment {
+    /// Opens `file` read-only (decompressing a `.zst` into memory, at most
+    /// `max_decompressed` bytes). Blocking: reads the file to index it.
+    pub fn open(file: RolloutFile, config: &JsonlConfig, max_decompressed: u64) -> Result<Segment> {
+        let backend = if file.name.compressed {
+            let image = decompress(&file.path, max_decompressed)?;
+            JsonlBackend::open_image(&file.path, image, config)?
+        } else {
+            JsonlBackend::open_read_only(Arc::new(StdFs), &file.path, config.clone())?
+        };
+        Ok(Segment { file, backend })
+    }
+
+    /// The file.
+    #[must_use]
+    pub fn file(&self) -> &RolloutFile {
+        &self.file
+    }
+
+    /// The file's path.
+    #[must_use]
+    pub fn path(&self) -> &Path {
+        &self.file.path
+    }
+
+    /// The log of the file's lines.
+    #[must_use]
+    pub fn backend(&self) -> &JsonlBackend {
+        &self.backend
+    }
+
+    /// Complete lines in the file.
+    #[must_use]
+    pub fn lines(&self) -> u64 {
+        self.backend.next_seq().0
+    }
+
+    /// Reads lines `[from, to)` and views each.
+    pub async fn read_lines(&self, from: u64, to: u64) -> Result<Vec<RolloutLine>> {
+        let mut out = Vec::new();
+        let mut next = from;
+        while next < to {
+            let records = self
+                .backend
+                .read(ReadRange {
+                    from: Seq(next),
+                    to: Seq(to),
+                    max_records: 4096,
+                    max_bytes: 64 << 20,
+                })
+                .await?;
+            let Some(last) = records.last() else { break };
+            next = last.seq.0 + 1;
+            out.extend(records.into_iter().map(|r| RolloutLine::parse(r.payload)));
+        }
+        Ok(out)
+    }
+
+    /// The file's header, read as Codex's header reader does: from the
+    /// first line until the first session_meta it accepts.
+    pub async fn header(&self) -> Result<Header> {
+        let mut lines = Vec::new();
+        let end = self.lines();
+        loop {
+            let from = lines.len() as u64;
+            let step = self
+                .read_lines(from, (from + HEAD_STEP as u64).min(end))
+                .await?;
+            let done = step.is_empty() || from + (step.len() as u64) >= end;
+            lines.extend(step);
+            match find_header(self.path(), &lines) {
+                Err(CodexError::Empty { .. }) if !done => {}
+                other => return other,
+            }
+        }
+    }
+}
+
+/// Decompresses the zstd file at `path`, refusing images over `max` bytes
+/// before holding them.
+fn decompress(path: &Path, max: u64) -> Result<Bytes> {
+    let file = std::fs::File::open(path).map_err(|e| CodexError::io("open", path, e))?;
+    let decoder = zstd::stream::read::Decoder::new(file).map_err(|e| CodexError::Zstd {
+        path: path.to_owned(),
+        reason: e.to_string(),
+    })?;
+    let mut image = Vec::new();
+    decoder
+        .take(max.saturating_add(1))
+        .read_to_end(&mut image)
+        .map_err(|e| CodexError::Zstd {
+            path: path.to_owned(),
+            reason: e.to_string(),
+        })?;
+    if image.len() as u64 > max {
+        return Err(CodexError::TooLarge {
+            path: path.to_owned(),
+            max,
+        });
+    }
+    Ok(Bytes::from(image))
+}
