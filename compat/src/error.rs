@@ -75,8 +75,12 @@ pub enum CodexError {
 
     /// The floor the caller declared does not support this operation on
     /// this thread's mode.
-    #[error("{operation} is not supported on {mode} thread {id} under the {floor} floor")]
+    #[error(
+        "{operation} is not supported on {mode} thread {id} under the {floor} floor ({detail}); choose a floor that supports it, or migrate the thread"
+    )]
     Unsupported {
+        /// Why, in Codex's words where Codex refuses the same way.
+        detail: &'static str,
         /// The floor.
         floor: String,
         /// The operation refused.

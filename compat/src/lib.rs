@@ -14,22 +14,33 @@
 
 #![forbid(unsafe_code)]
 
+pub mod branch;
 pub mod error;
+pub mod floor;
 pub mod header;
 pub mod home;
+pub mod json;
 pub mod line;
+pub mod lock;
 pub mod name;
 pub mod ordinal;
+pub mod policy;
 pub mod segment;
 pub mod session_index;
 pub mod thread;
+pub mod writer;
 
 pub use error::{CodexError, Result};
+pub use floor::{Floor, Operation};
 pub use header::{Header, HistoryBase, find_header};
 pub use home::{CodexHome, CodexHomeConfig, ThreadFiles};
+/// The time zone type of [`WriterOptions::zone`] (from jiff).
+pub use jiff::tz::TimeZone;
 pub use line::{Envelope, HistoryMode, Item, LineView, Problem, RolloutLine, SessionMeta};
+pub use lock::WriterLock;
 pub use name::{NameTime, RolloutFile, RolloutName, discover};
 pub use ordinal::{Deviation, OrdinalDeviation, check_ordinals, next_ordinal};
 pub use segment::Segment;
 pub use session_index::SessionIndex;
 pub use thread::{Fork, Link, Thread};
+pub use writer::{NewLine, NewThread, ThreadWriter, WriterOptions};

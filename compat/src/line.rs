@@ -22,6 +22,10 @@ pub struct RolloutLine {
 
 /// What a line is.
 #[derive(Clone, Debug, PartialEq)]
+#[expect(
+    clippy::large_enum_variant,
+    reason = "nearly every line is an envelope: boxing would add an allocation per line and save nothing"
+)]
 pub enum LineView {
     /// The modern envelope (2025-09-09 on).
     Envelope(Envelope),

@@ -1,0 +1,441 @@
+//! Writing Codex threads as Codex does (ROLLOUT-FORMAT.md §3.2–§3.3, §4.7;
+//! CODEX-0.169.md §2).
+//!
+//! A [`ThreadWriter`] holds Codex's writer lock for its thread and extends
+//! the thread's current rollout file: in legacy mode without ordinals, in
+//! paginated mode with ordinals continuing from the last record (Codex's
+//! reverse scan; a last record without one is refused). A file that ends
+//! mid-line first gets one `\n`, so the fragment stays its own (invalid)
+//! line. A `.zst`-only thread is decompressed to its plain name first. The
+//! session_meta line is never rewritten, and the mode never changes: what
+//! a mode does not persist is refused ([`policy`](crate::policy)). New
+//! threads, paginated forks and revert segments are created with Codex's
+//! file names, header field order and serialization ([`json`](crate::json)).
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use bytes::Bytes;
+use jiff::tz::TimeZone;
+use serde_json::{Map, Value};
+use spool_backends::{JsonlBackend, StdFs};
+use spool_engine::{Backend, Clock, NewRecord, SystemClock, Vfs};
+use uuid::Uuid;
+
+use crate::error::{CodexError, Result};
+use crate::floor::{Floor, Operation};
+use crate::home::CodexHome;
+use crate::json;
+use crate::line::HistoryMode;
+use crate::lock::WriterLock;
+use crate::name::{RolloutFile, RolloutName};
+use crate::ordinal::next_ordinal;
+use crate::policy;
+
+/// How a writer stamps and names what it writes.
+#[derive(Clone, Debug)]
+pub struct WriterOptions {
+    /// Where timestamps come from.
+    pub clock: Arc<dyn Clock>,
+    /// The zone of file names and dated directories (Codex: local time).
+    pub zone: TimeZone,
+    /// The floor the caller declared.
+    pub floor: Floor,
+}
+
+impl Default for WriterOptions {
+    fn default() -> Self {
+        WriterOptions {
+            clock: Arc::new(SystemClock),
+            zone: TimeZone::system(),
+            floor: Floor::Full,
+        }
+    }
+}
+
+/// One line to append: an envelope `type`, its payload, and (for
+/// response items) an optional sibling `metadata`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct NewLine {
+    /// The envelope `type` (`response_item`, `event_msg`, …).
+    pub kind: String,
+    /// The payload object, keys in the order they are to be written.
+    pub payload: Map<String, Value>,
+    /// The sibling `metadata`.
+    pub metadata: Option<Value>,
+}
+
+impl NewLine {
+    /// A line of `kind` with `payload` (must be a JSON object).
+    pub fn new(kind: &str, payload: Value) -> Result<NewLine> {
+        let Value::Object(payload) = payload else {
+            return Err(CodexError::Invalid(format!(
+                "the payload of a `{kind}` line must be a JSON object"
+            )));
+        };
+        Ok(NewLine {
+            kind: kind.to_owned(),
+            payload,
+            metadata: None,
+        })
+    }
+}
+
+/// What a new thread's header says.
+#[derive(Clone, Debug, PartialEq)]
+pub struct NewThread {
+    /// The thread id (default: a fresh UUIDv7, as Codex makes).
+    pub id: Option<Uuid>,
+    /// `legacy` or `paginated`.
+    pub mode: HistoryMode,
+    /// `cwd`.
+    pub cwd: String,
+    /// `originator`.
+    pub originator: String,
+    /// `cli_version`.
+    pub cli_version: String,
+    /// `source` (`"cli"`, `"exec"`, `{"subagent":…}`, …).
+    pub source: Value,
+    /// `model_provider` (nullable, always written).
+    pub model_provider: Option<String>,
+    /// `base_instructions` (nullable, always written).
+    pub base_instructions: Option<Value>,
+    /// `session_id`, if it differs from the id (a sub-agent's).
+    pub session_id: Option<Uuid>,
+    /// `parent_thread_id`.
+    pub parent_thread_id: Option<Uuid>,
+    /// `git`.
+    pub git: Option<Value>,
+    /// More header fields, written before `history_mode`.
+    pub extra: Vec<(String, Value)>,
+}
+
+impl NewThread {
+    /// A thread of `mode` in `cwd`, with spool as originator.
+    #[must_use]
+    pub fn new(mode: HistoryMode, cwd: &str) -> NewThread {
+        NewThread {
+            id: None,
+            mode,
+            cwd: cwd.to_owned(),
+            originator: "spool".into(),
+            cli_version: env!("CARGO_PKG_VERSION").into(),
+            source: Value::from("cli"),
+            model_provider: None,
+            base_instructions: None,
+            session_id: None,
+            parent_thread_id: None,
+            git: None,
+            extra: Vec::new(),
+        }
+    }
+}
+
+/// The writer of one thread.
+#[derive(Debug)]
+pub struct ThreadWriter {
+    id: Uuid,
+    path: PathBuf,
+    mode: HistoryMode,
+    backend: JsonlBackend,
+    next_ordinal: Option<u64>,
+    options: WriterOptions,
+    _lock: WriterLock,
+}
+
+impl ThreadWriter {
+    /// Resumes thread `id` for appending (Codex's resume): takes the writer
+    /// lock, decompresses a `.zst`-only current file, ends a torn last line
+    /// with `\n`, and finds the next ordinal.
+    pub async fn open(home: &CodexHome, id: &Uuid, options: WriterOptions) -> Result<ThreadWriter> {
+        let lock = WriterLock::take(home.root(), id)?;
+        let files = home.thread_files(id)?;
+        let current = files.current().clone();
+        let path = if current.name.compressed {
+            decompress_in_place(&current)?
+        } else {
+            current.path.clone()
+        };
+        let plain = RolloutFile {
+            path: path.clone(),
+            name: RolloutName {
+                compressed: false,
+                ..current.name
+            },
+            archived: current.archived,
+        };
+        let header = home.open_segment(plain.clone())?.header().await?;
+        let mode = header.meta.history_mode.clone();
+        options
+            .floor
+            .check(Operation::Resume, &mode, &id.to_string())?;
+        options
+            .floor
+            .check(Operation::Append, &mode, &id.to_string())?;
+        let backend = JsonlBackend::open(Arc::new(StdFs), &path, home.config().jsonl.clone())?;
+        let next_ordinal = if mode == HistoryMode::Paginated {
+            let base = header
+                .meta
+                .history_base()
+                .map_or(0, |b| b.end_ordinal_exclusive);
+            // Read again: the writer's open may have ended a torn line.
+            let segment = home.open_segment(plain)?;
+            Some(next_ordinal(&segment, base, header.meta.subagent_history_start_ordinal()).await?)
+        } else {
+            None
+        };
+        Ok(ThreadWriter {
+            id: *id,
+            path,
+            mode,
+            backend,
+            next_ordinal,
+            options,
+            _lock: lock,
+        })
+    }
+
+    /// Creates a new thread: its file (named by the local wall clock, in
+    /// `sessions/YYYY/MM/DD/`) with its session_meta line.
+    pub async fn create(
+        home: &CodexHome,
+        thread: &NewThread,
+        options: WriterOptions,
+    ) -> Result<ThreadWriter> {
+        let id = thread.id.unwrap_or_else(Uuid::now_v7);
+        options
+            .floor
+            .check(Operation::Create, &thread.mode, &id.to_string())?;
+        let lock = WriterLock::take(home.root(), &id)?;
+        if home.thread_files(&id).is_ok() {
+            return Err(CodexError::Invalid(format!(
+                "thread {id} already exists in {}; resume it instead",
+                home.root().display()
+            )));
+        }
+        let now = options.clock.now_ms();
+        let payload = header_payload(thread, id, &json::timestamp(now));
+        Self::start_file(home, (id, id), &thread.mode, payload, 0, options, lock).await
+    }
+
+    /// Writes a new file for `(thread, rollout)` whose first line is the
+    /// session_meta `payload` (with `ordinal` in paginated mode).
+    pub(crate) async fn start_file(
+        home: &CodexHome,
+        (thread, rollout): (Uuid, Uuid),
+        mode: &HistoryMode,
+        payload: Map<String, Value>,
+        ordinal: u64,
+        options: WriterOptions,
+        lock: WriterLock,
+    ) -> Result<ThreadWriter> {
+        let now = options.clock.now_ms();
+        let time = json::name_time(now, &options.zone);
+        let name = RolloutName {
+            time,
+            thread,
+            rollout,
+            compressed: false,
+        };
+        let path = home
+            .root()
+            .join("sessions")
+            .join(format!("{:04}", time.year))
+            .join(format!("{:02}", time.month))
+            .join(format!("{:02}", time.day))
+            .join(name.to_string());
+        if path.exists() {
+            return Err(CodexError::Invalid(format!(
+                "{} already exists; spool never overwrites a rollout",
+                path.display()
+            )));
+        }
+        let backend = JsonlBackend::open(Arc::new(StdFs), &path, home.config().jsonl.clone())?;
+        let paginated = *mode == HistoryMode::Paginated;
+        let line = json::envelope(
+            &json::timestamp(now),
+            paginated.then_some(ordinal),
+            "session_meta",
+            &payload,
+            None,
+        )?;
+        backend
+            .append(
+                backend.next_seq(),
+                &[NewRecord {
+                    timestamp_ms: now,
+                    payload: Bytes::from(line),
+                }],
+            )
+            .await?;
+        Ok(ThreadWriter {
+            id: thread,
+            path,
+            mode: mode.clone(),
+            backend,
+            next_ordinal: paginated.then_some(ordinal + 1),
+            options,
+            _lock: lock,
+        })
+    }
+
+    pub(crate) fn backend(&self) -> &JsonlBackend {
+        &self.backend
+    }
+
+    pub(crate) fn options(&self) -> &WriterOptions {
+        &self.options
+    }
+
+    /// The thread id.
+    #[must_use]
+    pub fn id(&self) -> &Uuid {
+        &self.id
+    }
+
+    /// The file written.
+    #[must_use]
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The thread's mode.
+    #[must_use]
+    pub fn mode(&self) -> &HistoryMode {
+        &self.mode
+    }
+
+    /// The ordinal the next line gets (paginated only).
+    #[must_use]
+    pub fn next_ordinal(&self) -> Option<u64> {
+        self.next_ordinal
+    }
+
+    /// Appends `lines` as one write (all or none), each stamped now and,
+    /// in paginated mode, given the next ordinals. Returns the file's line
+    /// indexes of the new lines.
+    pub async fn append(&mut self, lines: &[NewLine]) -> Result<std::ops::Range<u64>> {
+        let mut records = Vec::with_capacity(lines.len());
+        let mut ordinal = self.next_ordinal;
+        let now = self.options.clock.now_ms();
+        let timestamp = json::timestamp(now);
+        for line in lines {
+            policy::check(&self.mode, &line.kind, &line.payload)?;
+            if line.metadata.is_some() && line.kind != "response_item" {
+                return Err(CodexError::Invalid(format!(
+                    "only response_item lines carry metadata, not `{}`",
+                    line.kind
+                )));
+            }
+            let bytes = json::envelope(
+                &timestamp,
+                ordinal,
+                &line.kind,
+                &line.payload,
+                line.metadata.as_ref(),
+            )?;
+            records.push(NewRecord {
+                timestamp_ms: now,
+                payload: Bytes::from(bytes),
+            });
+            ordinal = match ordinal {
+                Some(o) => Some(o.checked_add(1).ok_or_else(|| {
+                    CodexError::Invalid("no ordinal is left after u64::MAX".into())
+                })?),
+                None => None,
+            };
+        }
+        let range = self
+            .backend
+            .append(self.backend.next_seq(), &records)
+            .await?;
+        self.next_ordinal = ordinal;
+        Ok(range.start.0..range.end.0)
+    }
+
+    /// Makes everything appended durable (Codex itself never fsyncs).
+    pub async fn sync(&self) -> Result<()> {
+        self.backend.sync(spool_engine::Durability::Data).await?;
+        Ok(())
+    }
+
+    /// Closes the file and releases the lock.
+    pub async fn close(self) -> Result<()> {
+        self.backend.close().await?;
+        Ok(())
+    }
+}
+
+/// A new thread's session_meta payload, in Codex 0.169's field order.
+fn header_payload(thread: &NewThread, id: Uuid, timestamp: &str) -> Map<String, Value> {
+    let mut p = Map::new();
+    let session = thread.session_id.unwrap_or(id);
+    p.insert("session_id".into(), Value::from(session.to_string()));
+    p.insert("id".into(), Value::from(id.to_string()));
+    if let Some(parent) = thread.parent_thread_id {
+        p.insert("parent_thread_id".into(), Value::from(parent.to_string()));
+    }
+    p.insert("timestamp".into(), Value::from(timestamp));
+    p.insert("cwd".into(), Value::from(thread.cwd.as_str()));
+    p.insert("originator".into(), Value::from(thread.originator.as_str()));
+    p.insert(
+        "cli_version".into(),
+        Value::from(thread.cli_version.as_str()),
+    );
+    p.insert("source".into(), thread.source.clone());
+    p.insert(
+        "model_provider".into(),
+        thread
+            .model_provider
+            .clone()
+            .map_or(Value::Null, Value::from),
+    );
+    p.insert(
+        "base_instructions".into(),
+        thread.base_instructions.clone().unwrap_or(Value::Null),
+    );
+    for (key, value) in &thread.extra {
+        p.insert(key.clone(), value.clone());
+    }
+    let mode = match &thread.mode {
+        HistoryMode::Paginated => "paginated",
+        _ => "legacy",
+    };
+    p.insert("history_mode".into(), Value::from(mode));
+    if let Some(git) = &thread.git {
+        p.insert("git".into(), git.clone());
+    }
+    p
+}
+
+/// Turns a `.zst`-only rollout back into its plain file, as Codex does
+/// before appending: decompress into a temporary file beside it, link it
+/// to the plain name without clobbering, then remove the temporary and the
+/// `.zst`. The new file's mtime is now.
+fn decompress_in_place(file: &RolloutFile) -> Result<PathBuf> {
+    let zst = &file.path;
+    let plain = zst.with_extension("");
+    let dir = zst.parent().unwrap_or(Path::new("."));
+    let tmp = dir.join(format!(
+        ".{}.spool-decompress.tmp",
+        plain.file_name().unwrap_or_default().to_string_lossy()
+    ));
+    let input = std::fs::File::open(zst).map_err(|e| CodexError::io("open", zst, e))?;
+    let mut output = std::fs::File::create(&tmp).map_err(|e| CodexError::io("create", &tmp, e))?;
+    zstd::stream::copy_decode(input, &mut output).map_err(|e| CodexError::Zstd {
+        path: zst.clone(),
+        reason: e.to_string(),
+    })?;
+    output
+        .sync_all()
+        .map_err(|e| CodexError::io("sync", &tmp, e))?;
+    drop(output);
+    let linked = std::fs::hard_link(&tmp, &plain);
+    let _ = std::fs::remove_file(&tmp);
+    linked.map_err(|e| CodexError::io("install decompressed rollout", &plain, e))?;
+    std::fs::remove_file(zst).map_err(|e| CodexError::io("remove compressed rollout", zst, e))?;
+    StdFs
+        .sync_dir(dir)
+        .map_err(|e| CodexError::io("sync directory", dir, e))?;
+    Ok(plain)
+}
