@@ -199,6 +199,14 @@ pub enum CodexError {
         max: u64,
     },
 
+    /// A cursor that is not one spool gave out (Codex's own cursor strings
+    /// included: spool's cursors are opaque).
+    #[error("invalid cursor: {cursor}; pass back a nextCursor from an earlier page, or none")]
+    InvalidCursor {
+        /// The cursor given.
+        cursor: String,
+    },
+
     /// A request spool will not write (a mode other than legacy/paginated,
     /// a line that is not an object, …).
     #[error("{0}")]
@@ -231,6 +239,7 @@ impl CodexError {
             | CodexError::LineageCycle { .. } => "bad_lineage",
             CodexError::Conflict { .. } => "conflict",
             CodexError::TooLarge { .. } => "too_large",
+            CodexError::InvalidCursor { .. } => "invalid_cursor",
             CodexError::Invalid(_) => "invalid",
         }
     }

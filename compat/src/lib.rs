@@ -28,6 +28,7 @@ pub mod policy;
 pub mod segment;
 pub mod session_index;
 pub mod thread;
+pub mod view;
 pub mod writer;
 
 pub use error::{CodexError, Result};
@@ -43,4 +44,7 @@ pub use ordinal::{Deviation, OrdinalDeviation, check_ordinals, next_ordinal};
 pub use segment::Segment;
 pub use session_index::SessionIndex;
 pub use thread::{Fork, Link, Thread};
+pub use view::list::{SortBy, ThreadPage, ThreadQuery, ThreadSummary, list_threads};
+pub use view::turn::{ItemsView, Turn, TurnItem, TurnStatus};
+pub use view::{PageOrder, PageQuery, items_page, read_thread, turns_page};
 pub use writer::{NewLine, NewThread, ThreadWriter, WriterOptions};

@@ -1,0 +1,360 @@
+//! Goal: spool's thread views equal what the real Codex 0.169 app-server
+//! returns for the same files (issue 7 item 6; CODEX-0.169.md §3).
+//! Method: every home of the genuine corpus is copied without Codex's
+//! SQLite files (the file-only behaviour spool defines); a real `codex
+//! app-server` runs on the copy inside `unshare --net` with only loopback
+//! up and HOME and CODEX_HOME in temporary directories, and answers
+//! `thread/read` (with turns), `thread/resume` (which builds its
+//! projection for paginated threads), `thread/turns/list` and
+//! `thread/items/list`; spool then reads the same directory and its
+//! answers must be equal, field by field. Codex comes from
+//! `SPOOL_CODEX_BIN` (`.ci/run` installs npm `@openai/codex@0.169.0`);
+//! without it, or without root for `unshare`, the suite skips loudly, and
+//! under `CI=true` it fails instead.
+
+use std::io::{BufRead, BufReader, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+use spool_compat::{
+    CodexHome, Floor, PageQuery, ThreadQuery, items_page, list_threads, read_thread, turns_page,
+};
+
+use super::jsonl_files::codex_corpus;
+
+/// The Codex binary, or `None` (said loudly) where the suite cannot run.
+pub(crate) fn codex_bin() -> Option<PathBuf> {
+    let ci = std::env::var("CI").as_deref() == Ok("true");
+    let bin = std::env::var_os("SPOOL_CODEX_BIN").map(PathBuf::from);
+    let problem = match &bin {
+        None => Some("SPOOL_CODEX_BIN is not set".to_owned()),
+        Some(b) if !b.is_file() => Some(format!("{} does not exist", b.display())),
+        Some(_) => {
+            let ok = Command::new("unshare")
+                .args(["--net", "true"])
+                .status()
+                .is_ok_and(|s| s.success());
+            (!ok).then(|| "`unshare --net` is not possible here (not root?)".to_owned())
+        }
+    };
+    if let Some(problem) = problem {
+        assert!(
+            !ci,
+            "the Codex interop suite cannot run: {problem}; CI must not skip it"
+        );
+        eprintln!("SKIPPED: Codex interop suite: {problem}");
+        return None;
+    }
+    bin
+}
+
+/// A running `codex app-server`, offline.
+pub(crate) struct AppServer {
+    child: Child,
+    stdin: ChildStdin,
+    stdout: BufReader<ChildStdout>,
+    next_id: u64,
+    _home: tempfile::TempDir,
+}
+
+impl AppServer {
+    /// Starts Codex on `codex_home` inside a network namespace with only
+    /// loopback.
+    pub(crate) fn start(bin: &Path, codex_home: &Path) -> AppServer {
+        let home = tempfile::tempdir().unwrap();
+        let mut child = Command::new("unshare")
+            .args([
+                "--net",
+                "sh",
+                "-c",
+                "ip link set lo up; exec \"$0\" app-server --listen stdio://",
+            ])
+            .arg(bin)
+            .env("HOME", home.path())
+            .env("CODEX_HOME", codex_home)
+            .env("MOCK_API_KEY", "offline")
+            .env_remove("OPENAI_API_KEY")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let stdin = child.stdin.take().unwrap();
+        let stdout = BufReader::new(child.stdout.take().unwrap());
+        let mut server = AppServer {
+            child,
+            stdin,
+            stdout,
+            next_id: 0,
+            _home: home,
+        };
+        let init = server.call("initialize", &json!({"clientInfo": {"name": "spool-interop", "version": "0"}, "capabilities": {"experimentalApi": true}}),
+        );
+        assert!(init.get("result").is_some(), "initialize: {init}");
+        server.send(&json!({"method": "initialized"}));
+        server
+    }
+
+    fn send(&mut self, message: &Value) {
+        let mut line = serde_json::to_vec(message).unwrap();
+        line.push(b'\n');
+        self.stdin.write_all(&line).unwrap();
+        self.stdin.flush().unwrap();
+    }
+
+    /// Sends a request and returns its response (`result` or `error`),
+    /// skipping notifications.
+    pub(crate) fn call(&mut self, method: &str, params: &Value) -> Value {
+        self.next_id += 1;
+        let id = self.next_id;
+        self.send(&json!({"id": id, "method": method, "params": params}));
+        let deadline = Instant::now() + Duration::from_mins(1);
+        loop {
+            assert!(Instant::now() < deadline, "codex did not answer {method}");
+            let mut line = String::new();
+            let n = self.stdout.read_line(&mut line).unwrap();
+            assert!(n > 0, "codex exited during {method}");
+            let Ok(message) = serde_json::from_str::<Value>(&line) else {
+                continue;
+            };
+            if message.get("id") == Some(&json!(id)) {
+                return message;
+            }
+        }
+    }
+}
+
+impl Drop for AppServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Copies a corpus home's rollouts, session index and config: no SQLite.
+pub(crate) fn copy_without_sqlite(from: &Path) -> tempfile::TempDir {
+    let to = tempfile::tempdir().unwrap();
+    for file in spool_compat::discover(from).unwrap() {
+        let target = to.path().join(file.path.strip_prefix(from).unwrap());
+        std::fs::create_dir_all(target.parent().unwrap()).unwrap();
+        std::fs::write(&target, std::fs::read(&file.path).unwrap()).unwrap();
+    }
+    for name in ["session_index.jsonl", "config.toml"] {
+        if from.join(name).exists() {
+            std::fs::write(
+                to.path().join(name),
+                std::fs::read(from.join(name)).unwrap(),
+            )
+            .unwrap();
+        }
+    }
+    to
+}
+
+/// Copies a whole corpus home, Codex's SQLite files included, pointing
+/// `threads.rollout_path` at the copy (as the corpus README says to).
+pub(crate) fn copy_with_sqlite(from: &Path) -> tempfile::TempDir {
+    let to = copy_without_sqlite(from);
+    for name in ["state_5.sqlite", "thread_history_1.sqlite"] {
+        if from.join(name).exists() {
+            std::fs::write(
+                to.path().join(name),
+                std::fs::read(from.join(name)).unwrap(),
+            )
+            .unwrap();
+        }
+    }
+    let db = rusqlite::Connection::open(to.path().join("state_5.sqlite")).unwrap();
+    let rows: Vec<(String, String)> = db
+        .prepare("SELECT id, rollout_path FROM threads")
+        .unwrap()
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    for (id, path) in rows {
+        let relative = ["/sessions/", "/archived_sessions/"]
+            .iter()
+            .find_map(|dir| path.find(dir).map(|i| &path[i + 1..]))
+            .unwrap();
+        let moved = to.path().join(relative);
+        db.execute(
+            "UPDATE threads SET rollout_path = ?1 WHERE id = ?2",
+            (moved.to_str().unwrap(), &id),
+        )
+        .unwrap();
+    }
+    to
+}
+
+/// The thread fields a rollout file determines (the rest come from
+/// Codex's SQLite cache or its runtime: status, model, path, updatedAt…).
+const THREAD_FIELDS: &[&str] = &[
+    "id",
+    "sessionId",
+    "forkedFromId",
+    "parentThreadId",
+    "preview",
+    "historyMode",
+    "modelProvider",
+    "createdAt",
+    "cwd",
+    "cliVersion",
+    "originator",
+    "source",
+    "gitInfo",
+];
+
+fn fields(thread: &Value) -> Value {
+    Value::Object(
+        THREAD_FIELDS
+            .iter()
+            .map(|f| {
+                (
+                    (*f).to_owned(),
+                    thread.get(*f).cloned().unwrap_or(Value::Null),
+                )
+            })
+            .collect(),
+    )
+}
+
+/// Where two JSON values first differ, with both sides there.
+pub(crate) fn first_difference(ours: &Value, theirs: &Value) -> Option<String> {
+    match (ours, theirs) {
+        (Value::Object(a), Value::Object(b)) => {
+            for key in a.keys().chain(b.keys()) {
+                let (x, y) = (
+                    a.get(key).unwrap_or(&Value::Null),
+                    b.get(key).unwrap_or(&Value::Null),
+                );
+                if let Some(d) = first_difference(x, y) {
+                    return Some(format!(".{key}{d}"));
+                }
+            }
+            None
+        }
+        (Value::Array(a), Value::Array(b)) if a.len() == b.len() => a
+            .iter()
+            .zip(b)
+            .enumerate()
+            .find_map(|(i, (x, y))| first_difference(x, y).map(|d| format!("[{i}]{d}"))),
+        _ if ours == theirs => None,
+        _ => Some(format!(": spool {ours} / codex {theirs}")),
+    }
+}
+
+macro_rules! assert_same {
+    ($ours:expr, $theirs:expr, $($what:tt)+) => {
+        if let Some(d) = first_difference(&$ours, &$theirs) {
+            panic!("{} differs at {d}", format!($($what)+));
+        }
+    };
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn spool_views_equal_codex_app_server_views_for_every_corpus_thread() {
+    let (Some(corpus), Some(bin)) = (codex_corpus(), codex_bin()) else {
+        return;
+    };
+    let mut compared = 0;
+    let mut homes: Vec<PathBuf> = std::fs::read_dir(&corpus)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.is_dir())
+        .collect();
+    homes.sort();
+    for original in homes {
+        // Codex with its own projection (its SQLite files, as written);
+        // spool reads only the rollout files of the same home.
+        let copy = copy_with_sqlite(&original);
+        let home = CodexHome::new(copy.path());
+        let ids: Vec<String> = home
+            .threads()
+            .unwrap()
+            .iter()
+            .map(|t| t.id.to_string())
+            .collect();
+        let mut codex = AppServer::start(&bin, copy.path());
+        let mut answers = Vec::new();
+        for id in &ids {
+            let read = codex.call(
+                "thread/read",
+                &json!({"threadId": id, "includeTurns": true}),
+            );
+            let turns = codex.call("thread/turns/list", &json!({"threadId": id, "limit": 100}));
+            let items = codex.call("thread/items/list", &json!({"threadId": id, "limit": 100}));
+            answers.push((id.clone(), read, turns, items));
+        }
+        drop(codex);
+        for (id, read, turns, items) in answers {
+            let thread = home.open_thread(&id.parse().unwrap()).await.unwrap();
+            let floor = Floor::Codex0169;
+            let ours = read_thread(&home, &thread, floor).await.unwrap();
+            let theirs = &read["result"]["thread"];
+            assert_same!(
+                fields(&ours["thread"]),
+                fields(theirs),
+                "{}: thread {id}",
+                original.display()
+            );
+            assert_same!(
+                ours["thread"]["turns"],
+                theirs["turns"],
+                "{}: turns of {id}",
+                original.display()
+            );
+            let ours = turns_page(
+                &thread,
+                &PageQuery {
+                    limit: 100,
+                    ..PageQuery::turns(floor)
+                },
+            )
+            .await
+            .unwrap();
+            assert_same!(ours["data"], turns["result"]["data"], "turns/list of {id}");
+            match items_page(
+                &thread,
+                &PageQuery {
+                    limit: 100,
+                    ..PageQuery::items(floor)
+                },
+            )
+            .await
+            {
+                Ok(ours) => {
+                    assert_same!(ours["data"], items["result"]["data"], "items/list of {id}");
+                }
+                Err(e) => {
+                    assert_eq!(
+                        items["error"]["code"],
+                        json!(-32601),
+                        "{id}: Codex served items spool refused: {e}"
+                    );
+                    assert!(
+                        items["error"]["message"]
+                            .as_str()
+                            .unwrap()
+                            .contains("not supported yet")
+                    );
+                }
+            }
+            compared += 1;
+        }
+        // The listing shows the same threads (all have a header and preview).
+        let page = list_threads(
+            &home,
+            &ThreadQuery {
+                floor: Floor::Codex0169,
+                ..ThreadQuery::default()
+            },
+        )
+        .await
+        .unwrap();
+        assert_eq!(page.data.len(), ids.len());
+    }
+    assert_eq!(compared, 7);
+}
