@@ -199,6 +199,19 @@ pub enum CodexError {
         max: u64,
     },
 
+    /// A rollout holds bytes that are not UTF-8: Codex 0.169 fails its
+    /// full load on them, and so does spool under the floors that mirror
+    /// Codex (`full` reads on and reports the line).
+    #[error(
+        "{path}: stream did not contain valid UTF-8 (line at byte {offset}); Codex cannot load this thread: read it with the full floor, which skips the line"
+    )]
+    InvalidUtf8 {
+        /// The rollout file.
+        path: PathBuf,
+        /// Where the offending line starts.
+        offset: u64,
+    },
+
     /// A cursor that is not one spool gave out (Codex's own cursor strings
     /// included: spool's cursors are opaque).
     #[error("invalid cursor: {cursor}; pass back a nextCursor from an earlier page, or none")]
@@ -240,6 +253,7 @@ impl CodexError {
             CodexError::Conflict { .. } => "conflict",
             CodexError::TooLarge { .. } => "too_large",
             CodexError::InvalidCursor { .. } => "invalid_cursor",
+            CodexError::InvalidUtf8 { .. } => "invalid_utf8",
             CodexError::Invalid(_) => "invalid",
         }
     }

@@ -75,6 +75,40 @@ pub fn find_header<'a>(
     })
 }
 
+/// Finds the header as Codex's listing does (§4.2): the first acceptable
+/// session_meta among `lines`, skipping anything else (items included); an
+/// unknown history mode met first still fails closed.
+pub fn find_header_lenient<'a>(
+    path: &Path,
+    lines: impl IntoIterator<Item = &'a RolloutLine>,
+) -> Result<Header> {
+    for (seq, line) in lines.into_iter().enumerate() {
+        let Some(envelope) = line.envelope() else {
+            continue;
+        };
+        let Item::SessionMeta(meta) = &envelope.item else {
+            continue;
+        };
+        if let HistoryMode::Unknown(value) = &meta.history_mode {
+            return Err(CodexError::UnknownHistoryMode {
+                path: path.to_owned(),
+                value: value.to_string(),
+            });
+        }
+        if codex_accepts(meta) {
+            return Ok(Header {
+                seq: seq as u64,
+                ordinal: envelope.ordinal,
+                timestamp: envelope.timestamp.clone(),
+                meta: meta.clone(),
+            });
+        }
+    }
+    Err(CodexError::Empty {
+        path: path.to_owned(),
+    })
+}
+
 /// Whether Codex decodes this session_meta payload (§2.3, §2.4): the
 /// required fields are strings (`cwd` may be relative here, §8 case 13),
 /// and `source`, if an object, is a variant Codex knows (an unknown plain

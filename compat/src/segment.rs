@@ -14,7 +14,7 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 use spool_backends::{JsonlBackend, JsonlConfig, StdFs};
-use spool_engine::{Backend, ReadRange, Seq};
+use spool_engine::{Backend, LineFault, ReadRange, Seq};
 
 use crate::error::{CodexError, Result};
 use crate::header::{Header, find_header};
@@ -66,6 +66,40 @@ impl Segment {
     #[must_use]
     pub fn lines(&self) -> u64 {
         self.backend.next_seq().0
+    }
+
+    /// The first line (or torn tail) that is not UTF-8, as its byte
+    /// offset: Codex's full load fails on any (§3.6).
+    #[must_use]
+    pub fn invalid_utf8(&self) -> Option<u64> {
+        let line = self
+            .backend
+            .invalid_lines()
+            .into_iter()
+            .find(|l| l.fault == LineFault::InvalidUtf8)
+            .map(|l| l.offset);
+        let tail = self
+            .backend
+            .report()
+            .torn_tail
+            .filter(|t| t.fault == Some(LineFault::InvalidUtf8))
+            .map(|t| t.offset);
+        line.or(tail)
+    }
+
+    /// Fails as Codex's full load does if the file holds bytes that are
+    /// not UTF-8, under the floors that mirror Codex.
+    pub fn check_codex_load(&self, floor: crate::Floor) -> Result<()> {
+        if floor == crate::Floor::Full {
+            return Ok(());
+        }
+        match self.invalid_utf8() {
+            Some(offset) => Err(CodexError::InvalidUtf8 {
+                path: self.path().to_owned(),
+                offset,
+            }),
+            None => Ok(()),
+        }
     }
 
     /// Reads lines `[from, to)` and views each.

@@ -164,7 +164,9 @@ impl ThreadWriter {
             },
             archived: current.archived,
         };
-        let header = home.open_segment(plain.clone())?.header().await?;
+        let segment = home.open_segment(plain.clone())?;
+        segment.check_codex_load(options.floor)?;
+        let header = segment.header().await?;
         let mode = header.meta.history_mode.clone();
         options
             .floor

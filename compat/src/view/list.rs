@@ -20,7 +20,7 @@ use uuid::Uuid;
 
 use crate::error::{CodexError, Result};
 use crate::floor::Floor;
-use crate::header::{Header, find_header};
+use crate::header::{Header, find_header, find_header_lenient};
 use crate::home::{CodexHome, ThreadFiles};
 use crate::line::HistoryMode;
 use crate::name::NameTime;
@@ -229,7 +229,7 @@ fn summarize(
         .ok()
         .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
         .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX));
-    let (header, unreadable) = match find_header(&current.path, &head.lines) {
+    let (header, unreadable) = match find_header_lenient(&current.path, &head.lines) {
         Ok(header) => (Some(header), None),
         Err(CodexError::UnknownHistoryMode { value, .. }) => (None, Some(value)),
         Err(_) => (None, None),

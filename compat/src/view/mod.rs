@@ -72,6 +72,9 @@ pub type JsonPage = Value;
 /// All turns of `thread`, after checking `operation` against `floor`.
 pub async fn turns(thread: &Thread, floor: Floor, operation: Operation) -> Result<Vec<Turn>> {
     floor.check(operation, thread.mode(), &thread.id().to_string())?;
+    for link in thread.chain() {
+        link.segment.check_codex_load(floor)?;
+    }
     let lines = thread.read_lines(0, thread.len()).await?;
     Ok(project(thread.mode(), &lines))
 }

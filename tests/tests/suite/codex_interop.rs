@@ -358,3 +358,201 @@ async fn spool_views_equal_codex_app_server_views_for_every_corpus_thread() {
     }
     assert_eq!(compared, 7);
 }
+
+/// A variant of a genuine rollout: its name and how its bytes change.
+type Variant = (&'static str, fn(&str) -> Vec<u8>);
+
+/// Replaces the first line's `history_mode` value with `to` (raw JSON), or
+/// drops the field when `to` is `None`.
+fn set_mode(text: &str, to: Option<&str>) -> Vec<u8> {
+    let (first, rest) = text.split_once('\n').unwrap();
+    let mut first = first.to_owned();
+    for mode in ["\"legacy\"", "\"paginated\""] {
+        let field = format!(",\"history_mode\":{mode}");
+        if first.contains(&field) {
+            let new = to.map_or(String::new(), |to| format!(",\"history_mode\":{to}"));
+            first = first.replacen(&field, &new, 1);
+        }
+    }
+    format!("{first}\n{rest}").into_bytes()
+}
+
+const VARIANTS: &[Variant] = &[
+    ("as written", |t| t.as_bytes().to_vec()),
+    ("mode legacy", |t| set_mode(t, Some("\"legacy\""))),
+    ("mode paginated", |t| set_mode(t, Some("\"paginated\""))),
+    ("mode absent", |t| set_mode(t, None)),
+    ("mode camelCase", |t| {
+        let absent = String::from_utf8(set_mode(t, None)).unwrap();
+        absent
+            .replacen(
+                "\"payload\":{",
+                "\"payload\":{\"historyMode\":\"paginated\",",
+                1,
+            )
+            .into_bytes()
+    }),
+    ("mode quantum_v9", |t| set_mode(t, Some("\"quantum_v9\""))),
+    ("mode empty", |t| set_mode(t, Some("\"\""))),
+    ("mode Paginated", |t| set_mode(t, Some("\"Paginated\""))),
+    ("mode null", |t| set_mode(t, Some("null"))),
+    ("mode number", |t| set_mode(t, Some("3"))),
+    ("ordinals stripped", |t| {
+        t.lines()
+            .map(|l| {
+                let mut l = l.to_owned();
+                if let Some(start) = l.find(",\"ordinal\":") {
+                    let end = start + l[start + 1..].find(',').unwrap() + 1;
+                    l.replace_range(start..end, "");
+                }
+                l + "\n"
+            })
+            .collect::<String>()
+            .into_bytes()
+    }),
+    ("first line not session_meta", |t| {
+        let mut lines: Vec<&str> = t.lines().collect();
+        lines.swap(0, 2);
+        lines
+            .iter()
+            .flat_map(|l| [*l, "\n"])
+            .collect::<String>()
+            .into_bytes()
+    }),
+    ("torn tail", |t| {
+        let mut bytes = t.as_bytes().to_vec();
+        bytes.extend_from_slice(br#"{"timestamp":"2026-11-21T15:00:00.000Z","type":"event_msg","payload":{"type":"agent_mes"#);
+        bytes
+    }),
+    ("invalid UTF-8 tail", |t| {
+        let mut bytes = t.as_bytes().to_vec();
+        bytes.extend_from_slice(b"{\"timestamp\":\"2026-11-21T15:00:00.000Z\",\"type\":\"event_msg\",\"payload\":{\"type\":\"agent_message\",\"message\":\"caf\xc3");
+        bytes
+    }),
+];
+
+/// What one side answered, operation by operation: ok or refused.
+#[derive(Debug, PartialEq, Eq)]
+#[expect(
+    clippy::struct_excessive_bools,
+    reason = "one flag per operation compared, printed side by side"
+)]
+struct Outcomes {
+    list: bool,
+    read: bool,
+    read_turns: bool,
+    turns: bool,
+    items: bool,
+    resume: bool,
+}
+
+fn ok(response: &Value) -> bool {
+    response.get("result").is_some()
+}
+
+async fn spool_outcomes(root: &Path, id: &str) -> Outcomes {
+    let floor = Floor::Codex0169;
+    let home = CodexHome::new(root);
+    let uuid = id.parse().unwrap();
+    let listed = list_threads(
+        &home,
+        &ThreadQuery {
+            floor,
+            ..ThreadQuery::default()
+        },
+    )
+    .await
+    .is_ok_and(|p| p.data.iter().any(|s| s.id().to_string() == id));
+    let thread = home.open_thread(&uuid).await;
+    let check = |op| match &thread {
+        Ok(t) => floor.check(op, t.mode(), id).is_ok(),
+        Err(_) => false,
+    };
+    let (read_turns, turns, items) = match &thread {
+        Ok(t) => (
+            read_thread(&home, t, floor).await.is_ok(),
+            turns_page(t, &PageQuery::turns(floor)).await.is_ok(),
+            items_page(t, &PageQuery::items(floor)).await.is_ok(),
+        ),
+        Err(_) => (false, false, false),
+    };
+    let options = spool_compat::WriterOptions {
+        floor,
+        ..Default::default()
+    };
+    let resume = spool_compat::ThreadWriter::open(&home, &uuid, options)
+        .await
+        .is_ok();
+    Outcomes {
+        list: listed,
+        read: check(spool_compat::Operation::ReadMetadata),
+        read_turns,
+        turns,
+        items,
+        resume,
+    }
+}
+
+fn codex_outcomes(bin: &Path, root: &Path, id: &str) -> Outcomes {
+    let mut codex = AppServer::start(bin, root);
+    let list = codex.call("thread/list", &json!({}));
+    let listed = list["result"]["data"]
+        .as_array()
+        .is_some_and(|d| d.iter().any(|t| t["id"] == json!(id)));
+    let read = ok(&codex.call(
+        "thread/read",
+        &json!({"threadId": id, "includeTurns": false}),
+    ));
+    let read_turns = ok(&codex.call(
+        "thread/read",
+        &json!({"threadId": id, "includeTurns": true}),
+    ));
+    let turns = ok(&codex.call("thread/turns/list", &json!({"threadId": id})));
+    let items = ok(&codex.call("thread/items/list", &json!({"threadId": id})));
+    let resume = ok(&codex.call("thread/resume", &json!({"threadId": id})));
+    Outcomes {
+        list: listed,
+        read,
+        read_turns,
+        turns,
+        items,
+        resume,
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_codex_floor_accepts_and_refuses_what_codex_does_on_derived_variants() {
+    let (Some(corpus), Some(bin)) = (codex_corpus(), codex_bin()) else {
+        return;
+    };
+    let mut mismatches = Vec::new();
+    let mut compared = 0;
+    for base in ["appserver-legacy", "appserver-paginated"] {
+        let original = corpus.join(base);
+        let file = spool_compat::discover(&original).unwrap().remove(0);
+        let id = file.name.thread.to_string();
+        let text = std::fs::read_to_string(&file.path).unwrap();
+        for (name, make) in VARIANTS {
+            let bytes = make(&text);
+            // One copy each, so neither side sees what the other wrote.
+            let copies = [
+                copy_without_sqlite(&original),
+                copy_without_sqlite(&original),
+            ];
+            for copy in &copies {
+                let target = copy.path().join(file.path.strip_prefix(&original).unwrap());
+                std::fs::write(target, &bytes).unwrap();
+            }
+            let theirs = codex_outcomes(&bin, copies[0].path(), &id);
+            let ours = spool_outcomes(copies[1].path(), &id).await;
+            if ours != theirs {
+                mismatches.push(format!(
+                    "{base} / {name}:\n  spool {ours:?}\n  codex {theirs:?}"
+                ));
+            }
+            compared += 1;
+        }
+    }
+    assert!(mismatches.is_empty(), "{}", mismatches.join("\n"));
+    assert_eq!(compared, 2 * VARIANTS.len());
+}
