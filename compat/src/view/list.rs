@@ -12,7 +12,6 @@
 //! RFC 3339 cursor strings are refused, cases 42–43), and there is no scan
 //! cap (case 47).
 
-use std::cmp::Ordering;
 use std::time::UNIX_EPOCH;
 
 use serde_json::{Value, json};
@@ -182,25 +181,28 @@ pub async fn list_threads(home: &CodexHome, query: &ThreadQuery) -> Result<Threa
     };
     let after = query.cursor.as_deref().map(parse_cursor).transpose()?;
     let names = home.session_index().await?;
-    let mut all = Vec::new();
-    for files in home.threads()? {
-        if files.archived() != query.archived {
-            continue;
-        }
+    // Keys first (file names, or one stat each), so a page reads the heads
+    // of its own threads only, however many threads the home holds.
+    let mut keyed: Vec<(i64, ThreadFiles)> = home
+        .threads()?
+        .into_iter()
+        .filter(|files| files.archived() == query.archived)
+        .map(|files| (sort_key(&files, query.sort), files))
+        .collect();
+    // Newest first; ties broken by id, so no two entries share a key.
+    keyed.sort_by(|(ka, a), (kb, b)| (kb, b.id).cmp(&(ka, a.id)));
+    let start = after.map_or(0, |(key, id)| {
+        keyed.partition_point(|(k, files)| (*k, files.id) >= (key, id))
+    });
+    let mut data = Vec::with_capacity(limit + 1);
+    for (_, files) in keyed.into_iter().skip(start) {
         if let Some(summary) = summarize(home, files, &names, query.floor)? {
-            all.push(summary);
+            data.push(summary);
+            if data.len() > limit {
+                break;
+            }
         }
     }
-    // Newest first; ties broken by id, so no two entries share a key.
-    let order = |a: &ThreadSummary, b: &ThreadSummary| -> Ordering {
-        (b.key(query.sort), b.id()).cmp(&(a.key(query.sort), a.id()))
-    };
-    all.sort_by(order);
-    let start = after.map_or(0, |(key, id)| {
-        all.partition_point(|s| (s.key(query.sort), *s.id()) >= (key, id))
-    });
-    let data: Vec<ThreadSummary> = all.into_iter().skip(start).take(limit + 1).collect();
-    let mut data = data;
     let next_cursor = if data.len() > limit {
         data.truncate(limit);
         data.last()
@@ -209,6 +211,23 @@ pub async fn list_threads(home: &CodexHome, query: &ThreadQuery) -> Result<Threa
         None
     };
     Ok(ThreadPage { data, next_cursor })
+}
+
+/// The sort key of a thread: its first file's name time (seconds, read as
+/// UTC), or its current file's mtime (ms).
+fn sort_key(files: &ThreadFiles, sort: SortBy) -> i64 {
+    match sort {
+        SortBy::Created => name_seconds(files.files[0].name.time),
+        SortBy::Updated => mtime_ms(&files.current().path),
+    }
+}
+
+fn mtime_ms(path: &std::path::Path) -> i64 {
+    std::fs::metadata(path)
+        .and_then(|m| m.modified())
+        .ok()
+        .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
+        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
 }
 
 /// Reads the summary of one thread, or `None` if `floor` does not list it.
@@ -224,11 +243,7 @@ fn summarize(
         current.name.compressed,
         home.config().jsonl.max_line_bytes,
     )?;
-    let updated_ms = std::fs::metadata(&current.path)
-        .and_then(|m| m.modified())
-        .ok()
-        .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
-        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX));
+    let updated_ms = mtime_ms(&current.path);
     let (header, unreadable) = match find_header_lenient(&current.path, &head.lines) {
         Ok(header) => (Some(header), None),
         Err(CodexError::UnknownHistoryMode { value, .. }) => (None, Some(value)),

@@ -9,6 +9,7 @@
 mod cancel;
 mod codex_home;
 mod codex_interop;
+mod codex_listing;
 mod codex_threads;
 mod codex_writer;
 mod conformance;
