@@ -22,6 +22,7 @@ pub mod header;
 pub mod home;
 pub mod json;
 pub mod line;
+pub mod load;
 pub mod lock;
 pub mod name;
 pub mod ordinal;
@@ -39,6 +40,7 @@ pub use home::{CodexHome, CodexHomeConfig, ThreadFiles};
 /// The time zone type of [`WriterOptions::zone`] (from jiff).
 pub use jiff::tz::TimeZone;
 pub use line::{Envelope, HistoryMode, Item, LineView, Problem, RolloutLine, SessionMeta};
+pub use load::{Load, codex_load};
 pub use lock::WriterLock;
 pub use name::{NameTime, RolloutFile, RolloutName, discover};
 pub use ordinal::{Deviation, OrdinalDeviation, check_ordinals, next_ordinal};

@@ -204,6 +204,34 @@ impl Thread {
         Ok(out)
     }
 
+    /// The thread's metadata as Codex extracts it (§2.3, §8 case 24): the
+    /// header, updated by later session_meta lines of the same id (a
+    /// legacy metadata update appends a full copy): the last `memory_mode`
+    /// wins, and `git` is replaced only by a line that has one. Lines of
+    /// another id (a legacy fork's copied parent header) change nothing.
+    pub async fn metadata(&self) -> Result<serde_json::Map<String, serde_json::Value>> {
+        let header = self.header();
+        let mut meta = header.meta.payload.clone();
+        let link = &self.chain[self.chain.len() - 1];
+        let lines = self
+            .read_lines(link.start + header.seq + 1, link.start + link.lines)
+            .await?;
+        for (_, line) in lines {
+            let Some(crate::Item::SessionMeta(update)) = line.envelope().map(|e| &e.item) else {
+                continue;
+            };
+            if update.id != header.meta.id {
+                continue;
+            }
+            for key in ["memory_mode", "git"] {
+                if let Some(value) = update.payload.get(key) {
+                    meta.insert(key.to_owned(), value.clone());
+                }
+            }
+        }
+        Ok(meta)
+    }
+
     /// For a legacy fork: where the copy of the parent's history sits in
     /// this file, as `(first line, lines)`, found by comparing bytes with
     /// the parent's current file; `None` if the parent is gone or nothing

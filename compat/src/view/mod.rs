@@ -75,8 +75,40 @@ pub async fn turns(thread: &Thread, floor: Floor, operation: Operation) -> Resul
     for link in thread.chain() {
         link.segment.check_codex_load(floor)?;
     }
-    let lines = thread.read_lines(0, thread.len()).await?;
+    let mut lines = thread.read_lines(0, thread.len()).await?;
+    if floor != Floor::Full && *thread.mode() == crate::HistoryMode::Paginated {
+        lines.truncate(codex_projectable(&lines));
+    }
     Ok(project(thread.mode(), &lines))
+}
+
+/// How many leading lines Codex's paginated projection accepts (§6.6, §8
+/// cases 37–38): ordinals must run on from 0; an invalid line may explain a
+/// gap of one ordinal each; a record without an ordinal, an ordinal lower
+/// than expected, or a gap wider than the invalid lines before it freezes
+/// the projection there (Codex shows the turns before it; spool's `full`
+/// floor reports the deviation and projects everything).
+#[must_use]
+pub fn codex_projectable(lines: &[(u64, crate::RolloutLine)]) -> usize {
+    let mut expected = 0u64;
+    let mut rejected = 0u64;
+    for (i, (_, line)) in lines.iter().enumerate() {
+        match line.view() {
+            crate::LineView::Blank => {}
+            crate::LineView::Envelope(envelope) if crate::ordinal::is_record(line) => {
+                let Some(ordinal) = envelope.ordinal else {
+                    return i;
+                };
+                if ordinal < expected || ordinal > expected + rejected {
+                    return i;
+                }
+                expected = ordinal + 1;
+                rejected = 0;
+            }
+            _ => rejected += 1,
+        }
+    }
+    lines.len()
 }
 
 /// `thread/read` with `includeTurns`: the thread and all its turns.

@@ -516,3 +516,148 @@ async fn writers_continue_ordinals_as_codex_does() {
         LineView::Envelope(_)
     ));
 }
+
+#[tokio::test]
+async fn codexs_projection_freezes_where_codex_does_and_full_reads_on() {
+    use spool_compat::{Floor, Operation};
+    let home = tempfile::tempdir().unwrap();
+    let codex = CodexHome::new(home.path());
+    let id = "019f2e00-1234-7567-89ab-cdef01234567";
+    place(
+        home.path(),
+        "2026-08-13T13-00-00",
+        id,
+        None,
+        &example("paginated-duplicate-ordinal.jsonl"),
+    );
+    let thread = codex.open_thread(&uuid(id)).await.unwrap();
+    // §8 case 37: Codex's projection stops at the reused ordinal 5: the
+    // second turn never shows; spool's full floor reads on.
+    let codex_turns = spool_compat::view::turns(&thread, Floor::Codex0169, Operation::Turns)
+        .await
+        .unwrap();
+    let full_turns = spool_compat::view::turns(&thread, Floor::Full, Operation::Turns)
+        .await
+        .unwrap();
+    assert_eq!(codex_turns.len(), 1);
+    assert_eq!(full_turns.len(), 2);
+    // §8 case 38: one invalid line covers a gap of one ordinal, not two.
+    let paginated = String::from_utf8(example("paginated-mode.jsonl")).unwrap();
+    let lines: Vec<&str> = paginated.lines().collect();
+    let with_gap = |gap: u64| -> String {
+        let mut out = format!("{}\n{}\nnot json\n", lines[0], lines[1]);
+        for (i, line) in lines.iter().enumerate().skip(2) {
+            let shifted = line.replacen(
+                &format!("\"ordinal\":{i},"),
+                &format!("\"ordinal\":{},", i as u64 + gap - 1),
+                1,
+            );
+            out.push_str(&shifted);
+            out.push('\n');
+        }
+        out
+    };
+    let rows = |text: String| {
+        let parsed: Vec<(u64, spool_compat::RolloutLine)> = text
+            .lines()
+            .enumerate()
+            .map(|(i, l)| {
+                (
+                    i as u64,
+                    spool_compat::RolloutLine::parse(l.to_owned().into()),
+                )
+            })
+            .collect();
+        (spool_compat::view::codex_projectable(&parsed), parsed.len())
+    };
+    // (`with_gap(n)`: the line after the invalid one carries expected + n - 1.)
+    let (accepted, total) = rows(with_gap(1));
+    assert_eq!(accepted, total, "no gap at all");
+    let (accepted, total) = rows(with_gap(2));
+    assert_eq!(
+        accepted, total,
+        "a gap of one after one invalid line is covered"
+    );
+    let (accepted, _) = rows(with_gap(3));
+    assert_eq!(
+        accepted, 3,
+        "a gap of two after one invalid line freezes the projection"
+    );
+}
+
+#[tokio::test]
+async fn later_headers_of_the_same_id_update_memory_mode_but_never_clear_git() {
+    // §8 case 24 and 23.
+    let home = tempfile::tempdir().unwrap();
+    let codex = CodexHome::new(home.path());
+    let id = "019f2a3b-4c5d-7e6f-8a9b-0c1d2e3f4a5b";
+    place(
+        home.path(),
+        "2026-08-13T11-15-02",
+        id,
+        None,
+        &example("modern-legacy-full.jsonl"),
+    );
+    let thread = codex.open_thread(&uuid(id)).await.unwrap();
+    let meta = thread.metadata().await.unwrap();
+    assert_eq!(meta["memory_mode"], "disabled");
+    assert!(meta["git"].is_object(), "git from the first header stays");
+    assert!(thread.header().meta.payload.get("memory_mode").is_none());
+    // A legacy fork's copied parent header is not the fork's metadata.
+    let fork_id = "019f2f00-9999-7888-8777-666655554444";
+    place(
+        home.path(),
+        "2026-08-13T15-00-00",
+        fork_id,
+        None,
+        &example("fork-legacy.jsonl"),
+    );
+    let fork = codex.open_thread(&uuid(fork_id)).await.unwrap();
+    assert_eq!(fork.metadata().await.unwrap()["id"], fork_id);
+}
+
+#[tokio::test]
+async fn every_corpus_file_and_session_index_reads_back_byte_for_byte() {
+    let Some(corpus) = codex_corpus() else {
+        return;
+    };
+    let mut files = 0;
+    for home in std::fs::read_dir(&corpus).unwrap() {
+        let home_path = home.unwrap().path();
+        let codex = CodexHome::new(&home_path);
+        for file in codex.files().unwrap() {
+            let original = std::fs::read(&file.path).unwrap();
+            let segment = codex.open_segment(file).unwrap();
+            let mut rebuilt = Vec::new();
+            for line in segment.read_lines(0, segment.lines()).await.unwrap() {
+                rebuilt.extend_from_slice(line.bytes());
+                rebuilt.push(b'\n');
+            }
+            assert_eq!(rebuilt, original, "{}", segment.path().display());
+            files += 1;
+        }
+        let index = home_path.join("session_index.jsonl");
+        if index.exists() {
+            let original = std::fs::read(&index).unwrap();
+            let backend = spool_backends::JsonlBackend::open_read_only(
+                std::sync::Arc::new(spool_backends::StdFs),
+                &index,
+                spool_backends::JsonlConfig::foreign(),
+            )
+            .unwrap();
+            let records = spool_engine::Backend::read(
+                &backend,
+                spool_engine::ReadRange::all_from(spool_engine::Seq(0)),
+            )
+            .await
+            .unwrap();
+            let rebuilt: Vec<u8> = records
+                .iter()
+                .flat_map(|r| r.payload.iter().copied().chain([b'\n']))
+                .collect();
+            assert_eq!(rebuilt, original);
+            files += 1;
+        }
+    }
+    assert_eq!(files, 9);
+}

@@ -224,3 +224,101 @@ fn collect(dir: &Path, out: &mut Vec<std::path::PathBuf>) {
         }
     }
 }
+
+#[test]
+fn codexs_full_load_counts_items_and_parse_errors_as_codex_does() {
+    use spool_compat::{CodexError, codex_load};
+    // The file split on `\n` as Codex's reader splits it: a torn tail is a
+    // line too (a parse error).
+    let load = |file: &str| {
+        let bytes = std::fs::read(example(file)).unwrap();
+        let mut parts: Vec<&[u8]> = bytes.split(|b| *b == b'\n').collect();
+        if parts.last().is_some_and(|p| p.is_empty()) {
+            parts.pop();
+        }
+        let lines: Vec<RolloutLine> = parts
+            .into_iter()
+            .map(|p| RolloutLine::parse(bytes::Bytes::copy_from_slice(p)))
+            .collect();
+        codex_load(Path::new(file), &lines)
+    };
+    let counts = |file: &str| {
+        let l = load(file).unwrap();
+        (l.items, l.parse_errors, l.thread_id)
+    };
+    let some = |id: &str| Some(id.to_owned());
+    // §8 case 1.
+    assert_eq!(
+        counts("modern-legacy-full.jsonl"),
+        (33, 0, some("019f2a3b-4c5d-7e6f-8a9b-0c1d2e3f4a5b"))
+    );
+    assert_eq!(
+        counts("paginated-mode.jsonl"),
+        (15, 0, some("019f2b00-1111-7222-8333-444455556666"))
+    );
+    // §8 cases 4–9: unknown types and events are errors, an unknown
+    // response item is an item, ghost snapshots vanish, garbage counts.
+    assert_eq!(counts("unknown-future-types.jsonl").0, 6);
+    assert_eq!(counts("unknown-future-types.jsonl").1, 3);
+    // §8 case 16.
+    assert_eq!(counts("torn-tail.jsonl").0, 7);
+    assert_eq!(counts("torn-tail.jsonl").1, 1);
+    // §8 case 48 and 2.13: older generations are all parse errors.
+    assert_eq!(counts("legacy-v2-state-lines-2025-08.jsonl"), (0, 9, None));
+    assert_eq!(counts("legacy-v0-bare-2025-05.jsonl"), (0, 5, None));
+    // §8 case 37: the JSONL load itself is fine.
+    assert_eq!(counts("paginated-duplicate-ordinal.jsonl").0, 8);
+    // §8 case 21 and 23.
+    assert_eq!(counts("missing-session-meta.jsonl").2, None);
+    assert_eq!(
+        counts("fork-legacy.jsonl").2,
+        some("019f2f00-9999-7888-8777-666655554444")
+    );
+    // §8 case 26 and 10.
+    assert!(matches!(
+        load("unknown-history-mode.jsonl"),
+        Err(CodexError::UnknownHistoryMode { .. })
+    ));
+    assert!(matches!(
+        load("blank-only.jsonl"),
+        Err(CodexError::Empty { .. })
+    ));
+    // §8 cases 11, 13, 27 on single lines after a header.
+    let header = std::fs::read_to_string(example("paginated-mode.jsonl")).unwrap();
+    let header = header.lines().next().unwrap().to_owned();
+    for (line, items, errors) in [
+        (
+            r#"{"type":"event_msg","payload":{"type":"token_count"}}"#,
+            1,
+            1,
+        ),
+        (
+            r#"{"timestamp":7,"type":"event_msg","payload":{"type":"token_count"}}"#,
+            1,
+            1,
+        ),
+        (
+            r#"{"timestamp":"t","ordinal":"3","type":"event_msg","payload":{"type":"token_count"}}"#,
+            1,
+            1,
+        ),
+        (
+            r#"{"timestamp":"t","type":"turn_context","payload":{"cwd":"relative/dir","model":"m"}}"#,
+            1,
+            1,
+        ),
+        (
+            r#"{"timestamp":"t","type":"turn_context","payload":{"cwd":"/abs","model":"m"}}"#,
+            2,
+            0,
+        ),
+        (&header.replace("\"paginated\"", "\"quantum_v9\""), 1, 1),
+    ] {
+        let lines = [
+            RolloutLine::parse(header.clone().into()),
+            RolloutLine::parse(line.to_owned().into()),
+        ];
+        let l = codex_load(Path::new("x"), &lines).unwrap();
+        assert_eq!((l.items, l.parse_errors), (items, errors), "{line}");
+    }
+}
