@@ -17,6 +17,7 @@
 pub mod archive;
 pub mod branch;
 pub mod error;
+pub mod fixture;
 pub mod floor;
 pub mod header;
 pub mod home;
@@ -34,6 +35,7 @@ pub mod view;
 pub mod writer;
 
 pub use error::{CodexError, Result};
+pub use fixture::Fixture;
 pub use floor::{Floor, Operation};
 pub use header::{Header, HistoryBase, find_header};
 pub use home::{CodexHome, CodexHomeConfig, ThreadFiles};

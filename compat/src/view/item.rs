@@ -22,7 +22,7 @@ pub fn from_turn_item(item: &Map<String, Value>) -> Value {
             "type": "userMessage",
             "id": get("id"),
             "clientId": get("client_id"),
-            "content": get("content"),
+            "content": user_content(item.get("content")),
         }),
         "AgentMessage" => {
             let text: String = item
@@ -143,6 +143,49 @@ fn command_execution(item: &Map<String, Value>) -> Value {
     })
 }
 
+/// A user message's inputs as v2 shows them: text elements in camelCase.
+fn user_content(content: Option<&Value>) -> Value {
+    let Some(Value::Array(inputs)) = content else {
+        return json!([]);
+    };
+    Value::Array(
+        inputs
+            .iter()
+            .map(|input| {
+                let mut input = input.clone();
+                if let Some(map) = input.as_object_mut()
+                    && let Some(elements) = map.get("text_elements")
+                {
+                    let elements = text_elements(Some(elements));
+                    map.insert("text_elements".into(), elements);
+                }
+                input
+            })
+            .collect(),
+    )
+}
+
+/// Text elements (`[{byte_range, placeholder}]`) as v2's
+/// `[{byteRange, placeholder}]`.
+fn text_elements(elements: Option<&Value>) -> Value {
+    let Some(Value::Array(elements)) = elements else {
+        return json!([]);
+    };
+    Value::Array(
+        elements
+            .iter()
+            .map(|element| match element {
+                Value::Object(map) => Value::Object(
+                    map.iter()
+                        .map(|(key, value)| (camel(key), value.clone()))
+                        .collect(),
+                ),
+                other => other.clone(),
+            })
+            .collect(),
+    )
+}
+
 /// `{path: change}` (a patch's changes) as v2's `[{path, kind, diff}]`.
 fn changes(changes: Option<&Value>) -> Value {
     let Some(Value::Object(changes)) = changes else {
@@ -179,7 +222,7 @@ pub fn from_legacy_event(
             let mut content = vec![json!({
                 "type": "text",
                 "text": get("message"),
-                "text_elements": event.get("text_elements").cloned().unwrap_or_else(|| json!([])),
+                "text_elements": text_elements(event.get("text_elements")),
             })];
             for image in event
                 .get("images")

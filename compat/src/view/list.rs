@@ -141,7 +141,7 @@ impl ThreadSummary {
             "cwd": text("cwd"),
             "cliVersion": text("cli_version"),
             "originator": text("originator"),
-            "source": text("source"),
+            "source": v2_source(meta.and_then(|m| m.payload.get("source"))),
             "gitInfo": git,
             "name": self.name,
             "turns": [],
@@ -153,6 +153,26 @@ impl ThreadSummary {
             );
         }
         out
+    }
+}
+
+/// A header's `source` as app-server v2 names it: `mcp` is `appServer`,
+/// unknown strings are `unknown`, `subagent` is `subAgent`; a missing
+/// source is Codex's default, `vscode` (§2.4).
+fn v2_source(source: Option<&Value>) -> Value {
+    match source {
+        None => Value::from("vscode"),
+        Some(Value::String(s)) => Value::from(match s.as_str() {
+            "cli" | "vscode" | "exec" | "unknown" => s.as_str(),
+            "mcp" | "app_server" => "appServer",
+            _ => "unknown",
+        }),
+        Some(Value::Object(map)) => match map.iter().next() {
+            Some((key, inner)) if key == "subagent" => json!({ "subAgent": inner }),
+            Some((key, inner)) if key == "custom" => json!({ "custom": inner }),
+            _ => Value::from("unknown"),
+        },
+        Some(_) => Value::from("unknown"),
     }
 }
 

@@ -556,3 +556,78 @@ async fn the_codex_floor_accepts_and_refuses_what_codex_does_on_derived_variants
     assert!(mismatches.is_empty(), "{}", mismatches.join("\n"));
     assert_eq!(compared, 2 * VARIANTS.len());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn threads_spool_writes_are_read_by_codex_as_spool_reads_them() {
+    use spool_compat::{Fixture, HistoryMode};
+    let Some(bin) = codex_bin() else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("config.toml"),
+        "check_for_update_on_startup = false\n[analytics]\nenabled = false\n[feedback]\nenabled = false\n",
+    )
+    .unwrap();
+    let home = CodexHome::new(dir.path());
+    let mut ids = Vec::new();
+    for mode in [HistoryMode::Legacy, HistoryMode::Paginated] {
+        let (id, _) = Fixture::new(mode.clone())
+            .turn("list the files", "Here they are.")
+            .turn("now the {placeholder}", "Done.")
+            .text_elements(
+                json!([{"byte_range": {"start": 8, "end": 21}, "placeholder": "{placeholder}"}]),
+            )
+            .with_token_usage()
+            .write(&home)
+            .await
+            .unwrap();
+        ids.push(id.to_string());
+    }
+    let parent = ids[0].parse().unwrap();
+    let (child, _) = Fixture::new(HistoryMode::Paginated)
+        .source(json!({"subagent": "review"}))
+        .parent(parent, parent)
+        .turn("review it", "Looks fine.")
+        .write(&home)
+        .await
+        .unwrap();
+    let mut codex = AppServer::start(&bin, dir.path());
+    let listed = codex.call("thread/list", &json!({}));
+    for id in &ids {
+        assert!(
+            listed["result"]["data"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|t| t["id"] == json!(id)),
+            "Codex lists {id}: {listed}"
+        );
+    }
+    let mut answers = Vec::new();
+    for id in ids.iter().chain([&child.to_string()]) {
+        let resume = codex.call("thread/resume", &json!({"threadId": id}));
+        assert!(resume.get("result").is_some(), "{id}: {resume}");
+        let read = codex.call(
+            "thread/read",
+            &json!({"threadId": id, "includeTurns": true}),
+        );
+        answers.push((id.clone(), read));
+    }
+    drop(codex);
+    for (id, read) in answers {
+        let thread = home.open_thread(&id.parse().unwrap()).await.unwrap();
+        let ours = read_thread(&home, &thread, Floor::Codex0169).await.unwrap();
+        let theirs = &read["result"]["thread"];
+        assert_eq!(
+            theirs["turns"].as_array().map(Vec::len),
+            Some(if id == child.to_string() { 1 } else { 2 })
+        );
+        assert_same!(
+            ours["thread"]["turns"],
+            theirs["turns"],
+            "turns of fixture {id}"
+        );
+        assert_same!(fields(&ours["thread"]), fields(theirs), "fixture {id}");
+    }
+}
