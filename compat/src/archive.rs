@@ -2,8 +2,9 @@
 //! and 53): under the thread's writer lock, every file of the thread moves
 //! flat into `archived_sessions/` with its name unchanged; unarchiving moves
 //! each back to `sessions/YYYY/MM/DD/` from its name's date and touches its
-//! mtime (so it sorts as recently updated). A failure part-way renames the
-//! moved files back. Nothing is rewritten: only renames.
+//! mtime (so it sorts as recently updated). A plain file's hidden `.zst`
+//! twin moves with it. A failure part-way renames the moved files back.
+//! Nothing is rewritten: only renames, with the file names unchanged.
 
 use std::path::PathBuf;
 use std::time::SystemTime;
@@ -27,7 +28,11 @@ impl CodexHome {
             .files
             .iter()
             .filter(|f| !f.archived)
-            .map(|f| (f.path.clone(), dir.join(f.name.to_string())))
+            .flat_map(with_twin)
+            .map(|path| {
+                let to = dir.join(path.file_name().unwrap_or_default());
+                (path, to)
+            })
             .collect();
         self.move_all(moves, false)
     }
@@ -41,7 +46,7 @@ impl CodexHome {
             .files
             .iter()
             .filter(|f| f.archived)
-            .map(|f| {
+            .flat_map(|f| {
                 let t = f.name.time;
                 let dir = self
                     .root()
@@ -49,14 +54,19 @@ impl CodexHome {
                     .join(format!("{:04}", t.year))
                     .join(format!("{:02}", t.month))
                     .join(format!("{:02}", t.day));
-                (f.path.clone(), dir.join(f.name.to_string()))
+                with_twin(f).into_iter().map(move |path| {
+                    let to = dir.join(path.file_name().unwrap_or_default());
+                    (path, to)
+                })
             })
             .collect();
         self.move_all(moves, true)
     }
 
     /// Renames each `(from, to)`, never over an existing file; on a failure
-    /// renames back what moved, then reports it.
+    /// renames back what moved, then reports it. A failed directory sync
+    /// after every move is reported without undoing the moves (they are
+    /// done; only their durability is unknown).
     fn move_all(&self, moves: Vec<(PathBuf, PathBuf)>, touch: bool) -> Result<Vec<PathBuf>> {
         let mut done: Vec<(PathBuf, PathBuf)> = Vec::new();
         for (from, to) in moves {
@@ -73,11 +83,11 @@ impl CodexHome {
                 StdFs
                     .rename(&from, &to)
                     .map_err(|e| CodexError::io("move rollout", &from, e))?;
+                // Moved: from here on a failure must move it back too.
+                done.push((from.clone(), to.clone()));
                 if touch {
-                    let file = std::fs::File::options()
-                        .append(true)
-                        .open(&to)
-                        .map_err(|e| CodexError::io("open", &to, e))?;
+                    let file =
+                        std::fs::File::open(&to).map_err(|e| CodexError::io("open", &to, e))?;
                     file.set_modified(SystemTime::now())
                         .map_err(|e| CodexError::io("touch", &to, e))?;
                 }
@@ -89,7 +99,6 @@ impl CodexHome {
                 }
                 return Err(error);
             }
-            done.push((from, to));
         }
         for (from, to) in &done {
             for dir in [from.parent(), to.parent()].into_iter().flatten() {
@@ -100,4 +109,20 @@ impl CodexHome {
         }
         Ok(done.into_iter().map(|(_, to)| to).collect())
     }
+}
+
+/// A file's path, and its hidden `.zst` twin if one exists: the twin
+/// belongs to the thread too and must move with it, or it would surface
+/// as the thread's file where it was left.
+fn with_twin(file: &crate::name::RolloutFile) -> Vec<PathBuf> {
+    let mut paths = vec![file.path.clone()];
+    if !file.name.compressed {
+        let mut twin = file.path.clone().into_os_string();
+        twin.push(".zst");
+        let twin = PathBuf::from(twin);
+        if twin.exists() {
+            paths.push(twin);
+        }
+    }
+    paths
 }

@@ -11,7 +11,7 @@
 //! included.
 
 use serde_json::{Map, Value};
-use spool_engine::{Backend, NewRecord, Seq};
+use spool_engine::{LineFault, Seq};
 use uuid::Uuid;
 
 use crate::error::{CodexError, Result};
@@ -20,8 +20,9 @@ use crate::home::CodexHome;
 use crate::json;
 use crate::line::HistoryMode;
 use crate::lock::WriterLock;
+use crate::ordinal::is_record;
 use crate::thread::Thread;
-use crate::writer::{ThreadWriter, WriterOptions};
+use crate::writer::{NewFile, ThreadWriter, WriterOptions, decompress_in_place};
 
 /// Where a branch cuts its source: the `history_base` fields.
 struct Cut {
@@ -49,30 +50,28 @@ impl ThreadWriter {
         let lock = WriterLock::take(home.root(), &id)?;
         let timestamp = json::timestamp(options.clock.now_ms());
         if mode == HistoryMode::Paginated {
+            let source = materialized(home, source, keep, None).await?;
             let cut = cut(&source, keep).await?;
-            let payload = branch_header(&source, id, Some(&cut), &timestamp, true);
-            let ordinal = cut.end_ordinal_exclusive;
-            return Self::start_file(home, (id, id), &mode, payload, ordinal, options, lock).await;
+            let file = NewFile {
+                thread: id,
+                rollout: id,
+                mode,
+                payload: branch_header(&source, id, Some(&cut), &timestamp, true),
+                ordinal: cut.end_ordinal_exclusive,
+                copied: Vec::new(),
+            };
+            return Self::start_file(home, file, options, lock).await;
         }
-        if keep > source.len() {
-            return Err(CodexError::Invalid(format!(
-                "cannot keep {keep} lines of a history of {}",
-                source.len()
-            )));
-        }
-        let payload = branch_header(&source, id, None, &timestamp, true);
-        let mut writer = Self::start_file(home, (id, id), &mode, payload, 0, options, lock).await?;
-        let lines = source.read_lines(0, keep).await?;
-        let now = writer.options().clock.now_ms();
-        let records: Vec<NewRecord> = lines
-            .into_iter()
-            .map(|(_, line)| NewRecord {
-                timestamp_ms: now,
-                payload: line.bytes().clone(),
-            })
-            .collect();
-        writer.append_raw(&records).await?;
-        Ok(writer)
+        let copied = copy_of(&source, keep).await?;
+        let file = NewFile {
+            thread: id,
+            rollout: id,
+            mode,
+            payload: branch_header(&source, id, None, &timestamp, true),
+            ordinal: 0,
+            copied,
+        };
+        Self::start_file(home, file, options, lock).await
     }
 
     /// Reverts thread `thread` to its first `keep` history lines with a new
@@ -89,29 +88,73 @@ impl ThreadWriter {
         options
             .floor
             .check(Operation::Revert, &mode, &thread.to_string())?;
+        let source = materialized(home, source, keep, Some(thread)).await?;
         let cut = cut(&source, keep).await?;
         let timestamp = json::timestamp(options.clock.now_ms());
-        let payload = branch_header(&source, *thread, Some(&cut), &timestamp, false);
-        let segment = Uuid::now_v7();
-        let ordinal = cut.end_ordinal_exclusive;
-        Self::start_file(
-            home,
-            (*thread, segment),
-            &mode,
-            payload,
-            ordinal,
-            options,
-            lock,
-        )
-        .await
+        let file = NewFile {
+            thread: *thread,
+            rollout: Uuid::now_v7(),
+            mode,
+            payload: branch_header(&source, *thread, Some(&cut), &timestamp, false),
+            ordinal: cut.end_ordinal_exclusive,
+            copied: Vec::new(),
+        };
+        Self::start_file(home, file, options, lock).await
     }
+}
 
-    /// Appends lines as they are (a legacy fork's copy).
-    async fn append_raw(&mut self, records: &[NewRecord]) -> Result<()> {
-        let backend = self.backend();
-        backend.append(backend.next_seq(), records).await?;
-        Ok(())
+/// A legacy fork's copy of the first `keep` history lines: the lines Codex
+/// decodes, byte for byte (Codex copies decoded items, so damaged and
+/// blank lines are not copied). A line too long to read refuses the fork
+/// before anything is written.
+async fn copy_of(source: &Thread, keep: u64) -> Result<Vec<bytes::Bytes>> {
+    if keep > source.len() {
+        return Err(CodexError::Invalid(format!(
+            "cannot keep {keep} lines of a history of {}",
+            source.len()
+        )));
     }
+    let mut copied = Vec::new();
+    for (seq, line) in source.read_lines(0, keep).await? {
+        if let Some((link, local)) = source.locate(seq)
+            && link.segment.backend().line_fault(Seq(local)) == Some(LineFault::TooLong)
+        {
+            return Err(CodexError::Invalid(format!(
+                "line {} of {} is longer than the line bound; raise max_line_bytes to fork it",
+                local + 1,
+                link.segment.path().display()
+            )));
+        }
+        if is_record(&line) {
+            copied.push(line.bytes().clone());
+        }
+    }
+    Ok(copied)
+}
+
+/// The source with the file holding its cut decompressed, if it was a
+/// `.zst`: a `history_base` addresses bytes of a plain file (§4.7). The
+/// file's thread is locked while it changes (`locked` is already held).
+async fn materialized(
+    home: &CodexHome,
+    source: Thread,
+    keep: u64,
+    locked: Option<&Uuid>,
+) -> Result<Thread> {
+    let Some((link, _)) = source.locate(keep.saturating_sub(1)) else {
+        return Ok(source);
+    };
+    let file = link.segment.file().clone();
+    if !file.name.compressed {
+        return Ok(source);
+    }
+    let _lock = if locked == Some(&file.name.thread) {
+        None
+    } else {
+        Some(WriterLock::take(home.root(), &file.name.thread)?)
+    };
+    decompress_in_place(&file, home.config().max_decompressed_bytes)?;
+    home.open_thread(source.id()).await
 }
 
 /// The `history_base` that keeps the first `keep` lines of `source`.
@@ -131,12 +174,25 @@ async fn cut(source: &Thread, keep: u64) -> Result<Cut> {
         .backend()
         .offset_of(Seq(local + 1))
         .ok_or_else(|| CodexError::Invalid(format!("line {keep} has no end offset")))?;
-    let last = source.read_lines(keep - 1, keep).await?;
-    let end_ordinal_exclusive = last
-        .first()
-        .and_then(|(_, line)| line.envelope())
-        .and_then(|e| e.ordinal)
-        .map_or(link.ordinal_base + local + 1, |o| o + 1);
+    // One past the last ordinal kept, as a writer would continue (§3.3).
+    let mut last = None;
+    let mut to = keep;
+    while to > 0 && last.is_none() {
+        let from = to.saturating_sub(64);
+        last = source
+            .read_lines(from, to)
+            .await?
+            .iter()
+            .rev()
+            .find(|(_, line)| is_record(line))
+            .and_then(|(_, line)| line.envelope().and_then(|e| e.ordinal));
+        to = from;
+    }
+    let end_ordinal_exclusive = match last {
+        Some(o) => o.checked_add(1),
+        None => link.ordinal_base.checked_add(local + 1),
+    }
+    .ok_or_else(|| CodexError::Invalid("no ordinal is left after u64::MAX".into()))?;
     Ok(Cut {
         rollout: link.segment.file().name.rollout,
         end_ordinal_exclusive,
@@ -157,7 +213,8 @@ fn branch_header(
     let mut out = Map::new();
     for (key, value) in &source.header().meta.payload {
         match key.as_str() {
-            "forked_from_id" | "forked_from_ordinal_exclusive" | "history_base" => {}
+            "forked_from_id" | "forked_from_ordinal_exclusive" if fork => {}
+            "history_base" => {}
             "session_id" if fork => {
                 out.insert(key.clone(), Value::from(id.to_string()));
             }

@@ -35,44 +35,50 @@ pub fn find_header<'a>(
     lines: impl IntoIterator<Item = &'a RolloutLine>,
 ) -> Result<Header> {
     for (seq, line) in lines.into_iter().enumerate() {
-        let LineView::Envelope(envelope) = line.view() else {
-            continue;
-        };
-        match &envelope.item {
-            Item::SessionMeta(meta) => {
-                if let HistoryMode::Unknown(value) = &meta.history_mode {
-                    return Err(CodexError::UnknownHistoryMode {
-                        path: path.to_owned(),
-                        value: value.to_string(),
-                    });
-                }
-                if codex_accepts(meta) {
-                    return Ok(Header {
-                        seq: seq as u64,
-                        ordinal: envelope.ordinal,
-                        timestamp: envelope.timestamp.clone(),
-                        meta: meta.clone(),
-                    });
-                }
-            }
-            Item::ResponseItem { .. } => {
-                return Err(CodexError::NoSessionMeta {
-                    path: path.to_owned(),
-                    line: seq as u64 + 1,
-                });
-            }
-            Item::Other { kind, .. } if kind == "inter_agent_communication" => {
-                return Err(CodexError::NoSessionMeta {
-                    path: path.to_owned(),
-                    line: seq as u64 + 1,
-                });
-            }
-            _ => {}
+        if let Some(found) = header_step(path, seq as u64, line) {
+            return found;
         }
     }
     Err(CodexError::Empty {
         path: path.to_owned(),
     })
+}
+
+/// One step of the header reader: what line `seq` decides, or `None` to
+/// read on. Lets a caller stream a file without holding its lines.
+pub fn header_step(path: &Path, seq: u64, line: &RolloutLine) -> Option<Result<Header>> {
+    let LineView::Envelope(envelope) = line.view() else {
+        return None;
+    };
+    match &envelope.item {
+        Item::SessionMeta(meta) => {
+            if let HistoryMode::Unknown(value) = &meta.history_mode {
+                return Some(Err(CodexError::UnknownHistoryMode {
+                    path: path.to_owned(),
+                    value: value.to_string(),
+                }));
+            }
+            codex_accepts(meta).then(|| {
+                Ok(Header {
+                    seq,
+                    ordinal: envelope.ordinal,
+                    timestamp: envelope.timestamp.clone(),
+                    meta: meta.clone(),
+                })
+            })
+        }
+        Item::ResponseItem { .. } => Some(Err(CodexError::NoSessionMeta {
+            path: path.to_owned(),
+            line: seq + 1,
+        })),
+        Item::Other { kind, .. } if kind == "inter_agent_communication" => {
+            Some(Err(CodexError::NoSessionMeta {
+                path: path.to_owned(),
+                line: seq + 1,
+            }))
+        }
+        _ => None,
+    }
 }
 
 /// Finds the header as Codex's listing does (§4.2): the first acceptable

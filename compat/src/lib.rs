@@ -7,10 +7,14 @@
 //! session bundles. It depends on `spool-engine` (threads are logs) and, for
 //! its defaults, on `spool-backends`.
 //!
-//! So far: [`RolloutLine`], the lossless line model every later part
-//! (threads as logs, the floor, import and export) reads through, and
-//! [`RolloutName`] / [`discover`]: the file names and places Codex keeps
-//! rollouts in, and [`SessionIndex`]: thread names as Codex resolves them.
+//! What is here (issue 7): [`RolloutLine`], the lossless line model;
+//! [`CodexHome`], a CODEX_HOME opened as spool logs ([`Thread`]: files
+//! found as Codex finds them, `history_base` lineage composed, `.zst` read
+//! in memory); [`ThreadWriter`], which writes as Codex writes (names,
+//! serialization, ordinals, the writer lock, forks, reverts) and
+//! [`Fixture`] on top of it; the history-mode [`Floor`]; and the views
+//! (listing, turns, items) in Codex app-server v2's JSON shape. docs/codex.md
+//! is the guide; import, export and migration come next (issue 8).
 
 #![forbid(unsafe_code)]
 

@@ -35,6 +35,37 @@ const OTHER_EVENTS: &[&str] = &[
     "collab_close_end",
 ];
 
+/// Whether Codex's typed decoder reads this item (§3.6 step 6): unknown
+/// envelope types and unknown event types fail it, an unknown response
+/// item does not (it is `Other`), a turn context needs an absolute cwd,
+/// and a session_meta needs a known mode and Codex's required fields.
+#[must_use]
+pub fn item_decodes(item: &Item) -> bool {
+    match item {
+        Item::SessionMeta(meta) => {
+            !matches!(meta.history_mode, HistoryMode::Unknown(_)) && codex_accepts(meta)
+        }
+        Item::ResponseItem { .. }
+        | Item::Compacted(_)
+        | Item::WorldState(_)
+        | Item::TokenUsageRecord(_) => true,
+        Item::EventMsg { kind, .. } => {
+            LEGACY_EVENTS.contains(&kind.as_str())
+                || SHARED_EVENTS.contains(&kind.as_str())
+                || OTHER_EVENTS.contains(&kind.as_str())
+        }
+        // A turn context's cwd must be absolute (§2.9, case 13).
+        Item::TurnContext(payload) => payload
+            .get("cwd")
+            .and_then(Value::as_str)
+            .is_some_and(|cwd| cwd.starts_with('/')),
+        Item::Other { kind, .. } => matches!(
+            kind.as_str(),
+            "inter_agent_communication" | "inter_agent_communication_metadata"
+        ),
+    }
+}
+
 /// What Codex's full load makes of a file.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Load {
@@ -85,24 +116,7 @@ pub fn codex_load(path: &Path, lines: &[RolloutLine]) -> Result<Load> {
                 }
             }
             Item::ResponseItem { kind, .. } if kind == "ghost_snapshot" => continue,
-            Item::ResponseItem { .. }
-            | Item::Compacted(_)
-            | Item::WorldState(_)
-            | Item::TokenUsageRecord(_) => true,
-            Item::EventMsg { kind, .. } => {
-                LEGACY_EVENTS.contains(&kind.as_str())
-                    || SHARED_EVENTS.contains(&kind.as_str())
-                    || OTHER_EVENTS.contains(&kind.as_str())
-            }
-            // A turn context's cwd must be absolute (§2.9, case 13).
-            Item::TurnContext(payload) => payload
-                .get("cwd")
-                .and_then(Value::as_str)
-                .is_some_and(|cwd| cwd.starts_with('/')),
-            Item::Other { kind, .. } => matches!(
-                kind.as_str(),
-                "inter_agent_communication" | "inter_agent_communication_metadata"
-            ),
+            other => item_decodes(other),
         };
         if decodes {
             load.items += 1;

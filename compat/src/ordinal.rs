@@ -12,7 +12,7 @@
 use std::path::Path;
 
 use crate::error::{CodexError, Result};
-use crate::line::{Item, LineView, RolloutLine};
+use crate::line::{LineView, RolloutLine};
 use crate::segment::Segment;
 use crate::thread::Thread;
 
@@ -64,7 +64,7 @@ pub async fn check_ordinals(thread: &Thread) -> Result<Vec<OrdinalDeviation>> {
                 continue;
             };
             let local = seq - link.start;
-            let expected = link.ordinal_base + local;
+            let expected = link.ordinal_base.saturating_add(local);
             let kind = match envelope.ordinal {
                 Some(found) if found == expected => None,
                 None => Some(Deviation::Missing),
@@ -91,20 +91,12 @@ pub async fn check_ordinals(thread: &Thread) -> Result<Vec<OrdinalDeviation>> {
 }
 
 /// Whether Codex's typed decoder reads this line as a record (so that its
-/// ordinal counts): a modern envelope of a type Codex knows. Unknown types
-/// fail Codex's decoder and are skipped by its tail scan.
+/// ordinal counts): a modern envelope whose item Codex decodes. Lines that
+/// fail its decoder are skipped by its tail scan.
 #[must_use]
 pub fn is_record(line: &RolloutLine) -> bool {
-    match line.view() {
-        LineView::Envelope(envelope) => match &envelope.item {
-            Item::Other { kind, .. } => matches!(
-                kind.as_str(),
-                "inter_agent_communication" | "inter_agent_communication_metadata"
-            ),
-            _ => true,
-        },
-        _ => false,
-    }
+    line.envelope()
+        .is_some_and(|e| crate::load::item_decodes(&e.item))
 }
 
 /// The ordinal a paginated writer gives its next line in `segment` (the
@@ -117,8 +109,30 @@ pub async fn next_ordinal(
     ordinal_base: u64,
     subagent_start: Option<u64>,
 ) -> Result<u64> {
+    next_ordinal_after(segment, None, ordinal_base, subagent_start).await
+}
+
+/// [`next_ordinal`] as it will be once a writer has ended the file's torn
+/// tail with `\n`: `tail` (that fragment, viewed as a line) comes last.
+/// This lets every check run before the file is touched.
+pub async fn next_ordinal_after(
+    segment: &Segment,
+    tail: Option<&RolloutLine>,
+    ordinal_base: u64,
+    subagent_start: Option<u64>,
+) -> Result<u64> {
     let mut to = segment.lines();
     let mut last = None;
+    if let Some(tail) = tail.filter(|t| is_record(t)) {
+        let Some(ordinal) = tail.envelope().and_then(|e| e.ordinal) else {
+            return Err(CodexError::MissingOrdinal {
+                path: segment.path().to_owned(),
+                line: to + 1,
+            });
+        };
+        last = Some(ordinal);
+        to = 0;
+    }
     'scan: while to > 0 {
         let from = to.saturating_sub(64);
         let chunk = segment.read_lines(from, to).await?;

@@ -17,12 +17,12 @@ use spool_backends::{JsonlBackend, JsonlConfig, StdFs};
 use spool_engine::{Backend, LineFault, ReadRange, Seq};
 
 use crate::error::{CodexError, Result};
-use crate::header::{Header, find_header};
+use crate::header::{Header, header_step};
 use crate::line::RolloutLine;
 use crate::name::RolloutFile;
 
 /// Lines read per step while looking for a header.
-const HEAD_STEP: usize = 16;
+const HEAD_STEP: usize = 64;
 
 /// A rollout file, open for reading.
 #[derive(Clone, Debug)]
@@ -124,22 +124,36 @@ impl Segment {
     }
 
     /// The file's header, read as Codex's header reader does: from the
-    /// first line until the first session_meta it accepts.
+    /// first line until the first session_meta it accepts. Streams the
+    /// file in steps, holding none of the lines it passed.
     pub async fn header(&self) -> Result<Header> {
-        let mut lines = Vec::new();
         let end = self.lines();
-        loop {
-            let from = lines.len() as u64;
-            let step = self
-                .read_lines(from, (from + HEAD_STEP as u64).min(end))
-                .await?;
-            let done = step.is_empty() || from + (step.len() as u64) >= end;
-            lines.extend(step);
-            match find_header(self.path(), &lines) {
-                Err(CodexError::Empty { .. }) if !done => {}
-                other => return other,
+        let mut from = 0;
+        while from < end {
+            let to = (from + HEAD_STEP as u64).min(end);
+            for (i, line) in self.read_lines(from, to).await?.iter().enumerate() {
+                if let Some(found) = header_step(self.path(), from + i as u64, line) {
+                    return found;
+                }
             }
+            from = to;
         }
+        Err(CodexError::Empty {
+            path: self.path().to_owned(),
+        })
+    }
+
+    /// The bytes of the torn tail (a final line without `\n`), if any and
+    /// no longer than `max` bytes: a writer's open ends it with `\n`,
+    /// making it a line of its own.
+    pub fn torn_tail(&self, max: u64) -> Result<Option<Bytes>> {
+        let Some(tail) = self.backend.report().torn_tail else {
+            return Ok(None);
+        };
+        if tail.len > max {
+            return Ok(None);
+        }
+        Ok(Some(self.backend.read_bytes(tail.offset, tail.len)?))
     }
 }
 

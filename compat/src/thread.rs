@@ -180,6 +180,17 @@ impl Thread {
 
     /// Reads history lines `[from, to)`, each with its seq.
     pub async fn read_lines(&self, from: u64, to: u64) -> Result<Vec<(u64, RolloutLine)>> {
+        Ok(self
+            .read_raw(from, to)
+            .await?
+            .into_iter()
+            .map(|(seq, bytes)| (seq, RolloutLine::parse(bytes)))
+            .collect())
+    }
+
+    /// Reads history lines `[from, to)` as bytes, each with its seq (for
+    /// readers that parse only some lines).
+    pub async fn read_raw(&self, from: u64, to: u64) -> Result<Vec<(u64, bytes::Bytes)>> {
         let mut out = Vec::new();
         let mut next = from;
         let to = to.min(self.len());
@@ -195,11 +206,7 @@ impl Thread {
                 .await?;
             let Some(last) = records.last() else { break };
             next = last.seq.0 + 1;
-            out.extend(
-                records
-                    .into_iter()
-                    .map(|r| (r.seq.0, RolloutLine::parse(r.payload))),
-            );
+            out.extend(records.into_iter().map(|r| (r.seq.0, r.payload)));
         }
         Ok(out)
     }
@@ -333,7 +340,7 @@ async fn next_ordinal_before(link: &Link, lines: u64) -> Result<Option<u64>> {
         let chunk = link.segment.read_lines(from, to).await?;
         for line in chunk.iter().rev() {
             if let LineView::Envelope(envelope) = line.view() {
-                return Ok(envelope.ordinal.map(|o| o + 1));
+                return Ok(envelope.ordinal.and_then(|o| o.checked_add(1)));
             }
         }
         to = from;

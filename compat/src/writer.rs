@@ -26,10 +26,10 @@ use crate::error::{CodexError, Result};
 use crate::floor::{Floor, Operation};
 use crate::home::CodexHome;
 use crate::json;
-use crate::line::HistoryMode;
+use crate::line::{HistoryMode, LineView, RolloutLine};
 use crate::lock::WriterLock;
 use crate::name::{RolloutFile, RolloutName};
-use crate::ordinal::next_ordinal;
+use crate::ordinal::next_ordinal_after;
 use crate::policy;
 
 /// How a writer stamps and names what it writes.
@@ -131,6 +131,19 @@ impl NewThread {
     }
 }
 
+/// A rollout file about to be written.
+pub(crate) struct NewFile {
+    pub(crate) thread: Uuid,
+    pub(crate) rollout: Uuid,
+    pub(crate) mode: HistoryMode,
+    /// The session_meta payload.
+    pub(crate) payload: Map<String, Value>,
+    /// The session_meta's ordinal (paginated).
+    pub(crate) ordinal: u64,
+    /// Lines copied after it (a legacy fork's copy of its parent).
+    pub(crate) copied: Vec<Bytes>,
+}
+
 /// The writer of one thread.
 #[derive(Debug)]
 pub struct ThreadWriter {
@@ -151,20 +164,10 @@ impl ThreadWriter {
         let lock = WriterLock::take(home.root(), id)?;
         let files = home.thread_files(id)?;
         let current = files.current().clone();
-        let path = if current.name.compressed {
-            decompress_in_place(&current)?
-        } else {
-            current.path.clone()
-        };
-        let plain = RolloutFile {
-            path: path.clone(),
-            name: RolloutName {
-                compressed: false,
-                ..current.name
-            },
-            archived: current.archived,
-        };
-        let segment = home.open_segment(plain.clone())?;
+        // Every check runs on a read-only view first (a `.zst` read from
+        // memory): a refused resume leaves the home untouched (CODEX-0.169.md
+        // §3).
+        let segment = home.open_segment(current.clone())?;
         segment.check_codex_load(options.floor)?;
         let header = segment.header().await?;
         let mode = header.meta.history_mode.clone();
@@ -174,18 +177,27 @@ impl ThreadWriter {
         options
             .floor
             .check(Operation::Append, &mode, &id.to_string())?;
-        let backend = JsonlBackend::open(Arc::new(StdFs), &path, home.config().jsonl.clone())?;
+        first_line_is_header(&segment, header.seq).await?;
         let next_ordinal = if mode == HistoryMode::Paginated {
             let base = header
                 .meta
                 .history_base()
                 .map_or(0, |b| b.end_ordinal_exclusive);
-            // Read again: the writer's open may have ended a torn line.
-            let segment = home.open_segment(plain)?;
-            Some(next_ordinal(&segment, base, header.meta.subagent_history_start_ordinal()).await?)
+            // The torn tail the writer's open will end with `\n`, as a line.
+            let max = home.config().jsonl.max_line_bytes as u64;
+            let tail = segment.torn_tail(max)?.map(RolloutLine::parse);
+            let subagent = header.meta.subagent_history_start_ordinal();
+            Some(next_ordinal_after(&segment, tail.as_ref(), base, subagent).await?)
         } else {
             None
         };
+        // Now the file may change.
+        let path = if current.name.compressed {
+            decompress_in_place(&current, home.config().max_decompressed_bytes)?
+        } else {
+            current.path.clone()
+        };
+        let backend = JsonlBackend::open(Arc::new(StdFs), &path, home.config().jsonl.clone())?;
         Ok(ThreadWriter {
             id: *id,
             path,
@@ -217,17 +229,23 @@ impl ThreadWriter {
         }
         let now = options.clock.now_ms();
         let payload = header_payload(thread, id, &json::timestamp(now));
-        Self::start_file(home, (id, id), &thread.mode, payload, 0, options, lock).await
+        let file = NewFile {
+            thread: id,
+            rollout: id,
+            mode: thread.mode.clone(),
+            payload,
+            ordinal: 0,
+            copied: Vec::new(),
+        };
+        Self::start_file(home, file, options, lock).await
     }
 
-    /// Writes a new file for `(thread, rollout)` whose first line is the
-    /// session_meta `payload` (with `ordinal` in paginated mode).
+    /// Writes a new file whose first line is the session_meta of `file`
+    /// (with its `ordinal` in paginated mode), followed by `file.copied`,
+    /// in one write. If that write fails, the new file is removed.
     pub(crate) async fn start_file(
         home: &CodexHome,
-        (thread, rollout): (Uuid, Uuid),
-        mode: &HistoryMode,
-        payload: Map<String, Value>,
-        ordinal: u64,
+        file: NewFile,
         options: WriterOptions,
         lock: WriterLock,
     ) -> Result<ThreadWriter> {
@@ -235,8 +253,8 @@ impl ThreadWriter {
         let time = json::name_time(now, &options.zone);
         let name = RolloutName {
             time,
-            thread,
-            rollout,
+            thread: file.thread,
+            rollout: file.rollout,
             compressed: false,
         };
         let path = home
@@ -252,41 +270,44 @@ impl ThreadWriter {
                 path.display()
             )));
         }
-        let backend = JsonlBackend::open(Arc::new(StdFs), &path, home.config().jsonl.clone())?;
-        let paginated = *mode == HistoryMode::Paginated;
+        let paginated = file.mode == HistoryMode::Paginated;
         let line = json::envelope(
             &json::timestamp(now),
-            paginated.then_some(ordinal),
+            paginated.then_some(file.ordinal),
             "session_meta",
-            &payload,
+            &file.payload,
             None,
         )?;
-        backend
-            .append(
-                backend.next_seq(),
-                &[NewRecord {
-                    timestamp_ms: now,
-                    payload: Bytes::from(line),
-                }],
-            )
-            .await?;
+        let records: Vec<NewRecord> = std::iter::once(Bytes::from(line))
+            .chain(file.copied)
+            .map(|payload| NewRecord {
+                timestamp_ms: now,
+                payload,
+            })
+            .collect();
+        let backend = JsonlBackend::open(Arc::new(StdFs), &path, home.config().jsonl.clone())?;
+        if let Err(e) = backend.append(backend.next_seq(), &records).await {
+            let _ = backend.close().await;
+            let _ = std::fs::remove_file(&path);
+            return Err(e.into());
+        }
+        let next_ordinal =
+            if paginated {
+                Some(file.ordinal.checked_add(1).ok_or_else(|| {
+                    CodexError::Invalid("no ordinal is left after u64::MAX".into())
+                })?)
+            } else {
+                None
+            };
         Ok(ThreadWriter {
-            id: thread,
+            id: file.thread,
             path,
-            mode: mode.clone(),
+            mode: file.mode,
             backend,
-            next_ordinal: paginated.then_some(ordinal + 1),
+            next_ordinal,
             options,
             _lock: lock,
         })
-    }
-
-    pub(crate) fn backend(&self) -> &JsonlBackend {
-        &self.backend
-    }
-
-    pub(crate) fn options(&self) -> &WriterOptions {
-        &self.options
     }
 
     /// The thread id.
@@ -410,11 +431,32 @@ fn header_payload(thread: &NewThread, id: Uuid, timestamp: &str) -> Map<String, 
     p
 }
 
+/// Codex's resume reads the first non-blank line and needs it to be the
+/// session_meta (§3.3): records before the header refuse the resume even
+/// where the header reader would skip them.
+async fn first_line_is_header(segment: &crate::segment::Segment, header_seq: u64) -> Result<()> {
+    let mut from = 0;
+    while from < header_seq {
+        let to = (from + 64).min(header_seq);
+        for (i, line) in segment.read_lines(from, to).await?.iter().enumerate() {
+            if !matches!(line.view(), LineView::Blank) {
+                return Err(CodexError::NoSessionMeta {
+                    path: segment.path().to_owned(),
+                    line: from + i as u64 + 1,
+                });
+            }
+        }
+        from = to;
+    }
+    Ok(())
+}
+
 /// Turns a `.zst`-only rollout back into its plain file, as Codex does
-/// before appending: decompress into a temporary file beside it, link it
-/// to the plain name without clobbering, then remove the temporary and the
-/// `.zst`. The new file's mtime is now.
-fn decompress_in_place(file: &RolloutFile) -> Result<PathBuf> {
+/// before appending: decompress (at most `max` bytes) into a temporary
+/// file beside it, link it to the plain name without clobbering, then
+/// remove the temporary and the `.zst`. The new file's mtime is now. On
+/// any failure the temporary is removed and the `.zst` is left as it was.
+pub(crate) fn decompress_in_place(file: &RolloutFile, max: u64) -> Result<PathBuf> {
     let zst = &file.path;
     let plain = zst.with_extension("");
     let dir = zst.parent().unwrap_or(Path::new("."));
@@ -422,22 +464,42 @@ fn decompress_in_place(file: &RolloutFile) -> Result<PathBuf> {
         ".{}.spool-decompress.tmp",
         plain.file_name().unwrap_or_default().to_string_lossy()
     ));
-    let input = std::fs::File::open(zst).map_err(|e| CodexError::io("open", zst, e))?;
-    let mut output = std::fs::File::create(&tmp).map_err(|e| CodexError::io("create", &tmp, e))?;
-    zstd::stream::copy_decode(input, &mut output).map_err(|e| CodexError::Zstd {
-        path: zst.clone(),
-        reason: e.to_string(),
-    })?;
-    output
-        .sync_all()
-        .map_err(|e| CodexError::io("sync", &tmp, e))?;
-    drop(output);
-    let linked = std::fs::hard_link(&tmp, &plain);
+    let written = write_decompressed(zst, &tmp, max);
+    let linked = written.and_then(|()| {
+        std::fs::hard_link(&tmp, &plain)
+            .map_err(|e| CodexError::io("install decompressed rollout", &plain, e))
+    });
     let _ = std::fs::remove_file(&tmp);
-    linked.map_err(|e| CodexError::io("install decompressed rollout", &plain, e))?;
+    linked?;
+    // The plain file now hides the `.zst` for every reader; removing the
+    // `.zst` finishes what Codex does, and failing to is reported.
     std::fs::remove_file(zst).map_err(|e| CodexError::io("remove compressed rollout", zst, e))?;
     StdFs
         .sync_dir(dir)
         .map_err(|e| CodexError::io("sync directory", dir, e))?;
     Ok(plain)
+}
+
+fn write_decompressed(zst: &Path, tmp: &Path, max: u64) -> Result<()> {
+    let zstd_error = |e: std::io::Error| CodexError::Zstd {
+        path: zst.to_owned(),
+        reason: e.to_string(),
+    };
+    let input = std::fs::File::open(zst).map_err(|e| CodexError::io("open", zst, e))?;
+    let decoder = zstd::stream::read::Decoder::new(input).map_err(zstd_error)?;
+    let mut output = std::fs::File::create(tmp).map_err(|e| CodexError::io("create", tmp, e))?;
+    let copied = std::io::copy(
+        &mut std::io::Read::take(decoder, max.saturating_add(1)),
+        &mut output,
+    )
+    .map_err(zstd_error)?;
+    if copied > max {
+        return Err(CodexError::TooLarge {
+            path: zst.to_owned(),
+            max,
+        });
+    }
+    output
+        .sync_all()
+        .map_err(|e| CodexError::io("sync", tmp, e))
 }

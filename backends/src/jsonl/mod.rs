@@ -247,6 +247,21 @@ impl JsonlBackend {
             .map(|line| Seq(line as u64))
     }
 
+    /// `len` bytes of the file from `offset`, as they are (for the bytes
+    /// no record covers: a torn tail). Fails past the end of the file.
+    pub fn read_bytes(&self, offset: u64, len: u64) -> Result<Bytes> {
+        let len = usize::try_from(len).map_err(|_| Error::InvalidConfig {
+            field: "len",
+            reason: format!("{len} bytes do not fit in memory"),
+        })?;
+        let bytes = self
+            .inner
+            .file
+            .read_vec_at(len, offset)
+            .map_err(|e| Error::io("read log file", e))?;
+        Ok(Bytes::from(bytes))
+    }
+
     /// Where the line of `seq` starts in the file, or the end of the last
     /// complete line for the next seq; `None` past that.
     #[must_use]

@@ -4,9 +4,10 @@
 //! Each thread is read from the head of its files only (`head.rs`). What is
 //! listed follows Codex's visibility rules under the `codex-0.169` and
 //! `release-n` floors (a readable header and a preview within the head;
-//! unknown modes omitted); under `full` every thread with a rollout file
-//! is listed, an unknown mode shown raw and marked unreadable, so a user
-//! sees it without risking it. Where Codex's filesystem scan loses
+//! unknown modes omitted); under `full` every thread with a header is
+//! listed, preview or not, and one whose header has an unknown mode is
+//! shown with the raw mode and marked unreadable, so a user sees it without
+//! risking it (a file with no header at all is not a thread to anyone). Where Codex's filesystem scan loses
 //! threads, spool does not: its cursor is the full sort key plus the
 //! thread id (no same-second tie-skip, §8 case 40), it is opaque (Codex's
 //! RFC 3339 cursor strings are refused, cases 42–43), and there is no scan
@@ -54,6 +55,12 @@ pub struct ThreadQuery {
     pub archived: bool,
     /// The caller's floor.
     pub floor: Floor,
+    /// Only threads of these model providers (empty: any). A header
+    /// without a provider matches only if the list holds
+    /// `default_provider`, as in Codex (§4.2, §8 case 46).
+    pub model_providers: Vec<String>,
+    /// The configured default provider (Codex's is `openai`).
+    pub default_provider: Option<String>,
 }
 
 /// A listed thread.
@@ -216,7 +223,9 @@ pub async fn list_threads(home: &CodexHome, query: &ThreadQuery) -> Result<Threa
     });
     let mut data = Vec::with_capacity(limit + 1);
     for (_, files) in keyed.into_iter().skip(start) {
-        if let Some(summary) = summarize(home, files, &names, query.floor)? {
+        if let Some(summary) = summarize(home, files, &names, query.floor)
+            && provider_matches(&summary, query)
+        {
             data.push(summary);
             if data.len() > limit {
                 break;
@@ -231,6 +240,23 @@ pub async fn list_threads(home: &CodexHome, query: &ThreadQuery) -> Result<Threa
         None
     };
     Ok(ThreadPage { data, next_cursor })
+}
+
+fn provider_matches(summary: &ThreadSummary, query: &ThreadQuery) -> bool {
+    if query.model_providers.is_empty() {
+        return true;
+    }
+    let provider = summary
+        .header
+        .as_ref()
+        .and_then(|h| h.meta.text("model_provider"));
+    match provider {
+        Some(p) => query.model_providers.iter().any(|m| m == p),
+        None => query
+            .default_provider
+            .as_ref()
+            .is_some_and(|d| query.model_providers.contains(d)),
+    }
 }
 
 /// The sort key of a thread: its first file's name time (seconds, read as
@@ -256,13 +282,18 @@ fn summarize(
     files: ThreadFiles,
     names: &SessionIndex,
     floor: Floor,
-) -> Result<Option<ThreadSummary>> {
+) -> Option<ThreadSummary> {
     let current = files.current().clone();
-    let head = read_head(
+    // A file that cannot be read now (Codex's compression worker may have
+    // just replaced it, or its permissions deny us) is skipped, as Codex's
+    // scan skips it; opening the thread by id reports the error.
+    let Ok(head) = read_head(
         &current.path,
         current.name.compressed,
         home.config().jsonl.max_line_bytes,
-    )?;
+    ) else {
+        return None;
+    };
     let updated_ms = mtime_ms(&current.path);
     let (header, unreadable) = match find_header_lenient(&current.path, &head.lines) {
         Ok(header) => (Some(header), None),
@@ -272,7 +303,7 @@ fn summarize(
     // A revert segment or paginated fork starts with its base's history:
     // its preview is the first one along the chain, root first.
     let preview = match &header {
-        Some(h) => chain_preview(home, h, head.preview)?,
+        Some(h) => chain_preview(home, h, head.preview.clone()).unwrap_or(head.preview),
         None => head.preview,
     };
     let codex_visible = header.is_some() && preview.is_some();
@@ -281,16 +312,16 @@ fn summarize(
         Floor::Codex0169 | Floor::ReleaseN => codex_visible,
     };
     if !listed {
-        return Ok(None);
+        return None;
     }
-    Ok(Some(ThreadSummary {
+    Some(ThreadSummary {
         name: names.name(&files.id).map(str::to_owned),
         files,
         header,
         unreadable,
         preview: preview.unwrap_or_default(),
         updated_ms,
-    }))
+    })
 }
 
 /// The preview of the history `header` begins: the root-most base's,

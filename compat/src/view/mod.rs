@@ -75,10 +75,27 @@ pub async fn turns(thread: &Thread, floor: Floor, operation: Operation) -> Resul
     for link in thread.chain() {
         link.segment.check_codex_load(floor)?;
     }
-    let mut lines = thread.read_lines(0, thread.len()).await?;
+    let raw = thread.read_raw(0, thread.len()).await?;
     if floor != Floor::Full && *thread.mode() == crate::HistoryMode::Paginated {
+        // Codex's projection judges every line's ordinal: parse them all.
+        let mut lines: Vec<(u64, crate::RolloutLine)> = raw
+            .into_iter()
+            .map(|(seq, bytes)| (seq, crate::RolloutLine::parse(bytes)))
+            .collect();
         lines.truncate(codex_projectable(&lines));
+        return Ok(project(thread.mode(), &lines));
     }
+    // Turns come from event_msg lines only: a line without those bytes
+    // anywhere (nor a `\u` escape that could spell them) cannot be one, so
+    // the bulk of a rollout (tool output, instructions, world state) is
+    // never parsed.
+    let event = memchr::memmem::Finder::new(b"event_msg");
+    let escape = memchr::memmem::Finder::new(b"\\u");
+    let lines: Vec<(u64, crate::RolloutLine)> = raw
+        .into_iter()
+        .filter(|(_, bytes)| event.find(bytes).is_some() || escape.find(bytes).is_some())
+        .map(|(seq, bytes)| (seq, crate::RolloutLine::parse(bytes)))
+        .collect();
     Ok(project(thread.mode(), &lines))
 }
 
@@ -180,8 +197,9 @@ pub async fn items_page(thread: &Thread, query: &PageQuery) -> Result<JsonPage> 
 
 /// Cuts one page out of `values` (oldest first). A cursor is a position
 /// in history order: ascending pages return from it on, descending pages
-/// the entries before it. Turns and items are only ever appended, so a
-/// cursor keeps meaning the same place while the thread grows.
+/// the entries before it. Appends keep every cursor's place; a rollback or
+/// revert that shortens the history makes a cursor past its new end mean
+/// the end (an empty ascending page), never an error.
 fn page(values: &[Value], query: &PageQuery, prefix: &str) -> Result<JsonPage> {
     let limit = match query.limit {
         0 => DEFAULT_PAGE,
@@ -194,7 +212,7 @@ fn page(values: &[Value], query: &PageQuery, prefix: &str) -> Result<JsonPage> {
             cursor
                 .strip_prefix(prefix)
                 .and_then(|n| n.parse::<usize>().ok())
-                .filter(|n| *n <= total)
+                .map(|n| n.min(total))
                 .ok_or_else(|| CodexError::InvalidCursor {
                     cursor: cursor.clone(),
                 })?,

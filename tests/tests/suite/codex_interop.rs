@@ -419,6 +419,15 @@ const VARIANTS: &[Variant] = &[
             .collect::<String>()
             .into_bytes()
     }),
+    ("event before the header", |t| {
+        let mut lines: Vec<&str> = t.lines().collect();
+        lines.swap(0, 1);
+        lines
+            .iter()
+            .flat_map(|l| [*l, "\n"])
+            .collect::<String>()
+            .into_bytes()
+    }),
     ("torn tail", |t| {
         let mut bytes = t.as_bytes().to_vec();
         bytes.extend_from_slice(br#"{"timestamp":"2026-11-21T15:00:00.000Z","type":"event_msg","payload":{"type":"agent_mes"#);

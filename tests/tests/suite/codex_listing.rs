@@ -305,3 +305,46 @@ async fn names_come_from_the_session_index() {
     assert_eq!(page.data[0].name.as_deref(), Some("CLI flags"));
     assert_eq!(page.data[0].to_json()["name"], "CLI flags");
 }
+
+#[tokio::test]
+async fn provider_filters_match_headers_without_a_provider_as_codex_does() {
+    // §8 case 46.
+    let home = tempfile::tempdir().unwrap();
+    let codex = CodexHome::new(home.path());
+    thread_file(
+        home.path(),
+        "2026-08-13T11-00-01",
+        &id(1),
+        0,
+        Some("with provider"),
+    );
+    let bare = thread_file(
+        home.path(),
+        "2026-08-13T11-00-02",
+        &id(2),
+        0,
+        Some("no provider"),
+    );
+    let text = std::fs::read_to_string(&bare).unwrap();
+    std::fs::write(
+        &bare,
+        text.replacen(",\"model_provider\":\"openai\"", "", 1),
+    )
+    .unwrap();
+    let filtered = |providers: &[&str]| {
+        let q = ThreadQuery {
+            model_providers: providers.iter().map(|p| (*p).to_owned()).collect(),
+            default_provider: Some("openai".into()),
+            ..query(10, None)
+        };
+        let codex = codex.clone();
+        async move {
+            let mut got = ids(&list_threads(&codex, &q).await.unwrap());
+            got.sort();
+            got
+        }
+    };
+    assert_eq!(filtered(&["openai"]).await, vec![id(1), id(2)]);
+    assert_eq!(filtered(&["other"]).await, Vec::<Uuid>::new());
+    assert_eq!(filtered(&[]).await, vec![id(1), id(2)]);
+}

@@ -497,3 +497,187 @@ fn has_float(value: &Value) -> bool {
         _ => false,
     }
 }
+
+#[tokio::test]
+async fn a_refused_resume_leaves_every_byte_and_file_as_it_was() {
+    let home = tempfile::tempdir().unwrap();
+    let codex = CodexHome::new(home.path());
+    // A `.zst`-only thread with an unknown mode: refused before the `.zst`
+    // is decompressed.
+    let unknown = std::fs::read(Path::new(EXAMPLES).join("unknown-history-mode.jsonl")).unwrap();
+    let (id, path) = place(home.path(), &unknown);
+    let zst = path.with_extension("jsonl.zst");
+    let packed = zstd::encode_all(&unknown[..], 3).unwrap();
+    std::fs::write(&zst, &packed).unwrap();
+    std::fs::remove_file(&path).unwrap();
+    assert!(matches!(
+        ThreadWriter::open(&codex, &id, options()).await,
+        Err(CodexError::UnknownHistoryMode { .. })
+    ));
+    assert_eq!(std::fs::read(&zst).unwrap(), packed);
+    assert!(!path.exists());
+    // A torn tail after records without ordinals: refused before the
+    // writer would end the tail with `\n`.
+    let paginated =
+        std::fs::read_to_string(Path::new(EXAMPLES).join("paginated-mode.jsonl")).unwrap();
+    let stripped: String = paginated
+        .lines()
+        .map(|l| l.replacen("\"ordinal\":", "\"o\":", 1) + "\n")
+        .collect::<String>()
+        + "{\"timestamp\":\"t\",\"type\":\"event_";
+    let (id, path) = place(home.path(), stripped.as_bytes());
+    assert!(matches!(
+        ThreadWriter::open(&codex, &id, options()).await,
+        Err(CodexError::MissingOrdinal { .. })
+    ));
+    assert_eq!(std::fs::read_to_string(&path).unwrap(), stripped);
+    // A valid final line without `\n` and without an ordinal is the last
+    // record Codex would see once the line is ended: refused too.
+    let unterminated_bare = paginated.clone()
+        + r#"{"timestamp":"t","type":"event_msg","payload":{"type":"token_count","info":null}}"#;
+    let (id, path) = place(home.path(), unterminated_bare.as_bytes());
+    assert!(matches!(
+        ThreadWriter::open(&codex, &id, options()).await,
+        Err(CodexError::MissingOrdinal { line: 16, .. })
+    ));
+    assert_eq!(std::fs::read_to_string(&path).unwrap(), unterminated_bare);
+    // An event type Codex cannot decode is not a record: skipped.
+    let future = paginated.clone()
+        + "{\"timestamp\":\"t\",\"type\":\"event_msg\",\"payload\":{\"type\":\"future_event\"}}\n";
+    let (id, _) = place(home.path(), future.as_bytes());
+    let writer = ThreadWriter::open(&codex, &id, options()).await.unwrap();
+    assert_eq!(writer.next_ordinal(), Some(15));
+    drop(writer);
+    // A paginated resume needs the header on the first non-blank line.
+    let mut lines: Vec<&str> = paginated.lines().collect();
+    lines.swap(0, 1);
+    let swapped: String = lines.iter().flat_map(|l| [*l, "\n"]).collect();
+    let (id, path) = place(home.path(), swapped.as_bytes());
+    assert!(matches!(
+        ThreadWriter::open(&codex, &id, options()).await,
+        Err(CodexError::NoSessionMeta { line: 1, .. })
+    ));
+    assert_eq!(std::fs::read_to_string(&path).unwrap(), swapped);
+    // The last ordinal is u64::MAX: nothing can follow; no panic.
+    let last = paginated.lines().last().unwrap().replacen(
+        "\"ordinal\":14,",
+        &format!("\"ordinal\":{},", u64::MAX),
+        1,
+    );
+    let full: String = paginated
+        .lines()
+        .take(14)
+        .flat_map(|l| [l, "\n"])
+        .collect::<String>()
+        + &last
+        + "\n";
+    let (id, _) = place(home.path(), full.as_bytes());
+    assert!(matches!(
+        ThreadWriter::open(&codex, &id, options()).await,
+        Err(CodexError::Invalid(_))
+    ));
+    let thread = codex.open_thread(&id).await.unwrap();
+    assert_eq!(check_ordinals(&thread).await.unwrap().len(), 1);
+}
+
+#[tokio::test]
+async fn decompression_before_append_is_bounded_and_leaves_no_temporary() {
+    let home = tempfile::tempdir().unwrap();
+    let plain = std::fs::read(Path::new(EXAMPLES).join("paginated-mode.jsonl")).unwrap();
+    let (id, path) = place(home.path(), &plain);
+    let zst = path.with_extension("jsonl.zst");
+    let packed = zstd::encode_all(&plain[..], 3).unwrap();
+    std::fs::write(&zst, &packed).unwrap();
+    std::fs::remove_file(&path).unwrap();
+    // The read-only checks see the image under the default bound; the
+    // decompression to disk has its own bound.
+    let small = CodexHome::with_config(
+        home.path(),
+        spool_compat::CodexHomeConfig {
+            max_decompressed_bytes: 100,
+            ..Default::default()
+        },
+    );
+    assert!(matches!(
+        ThreadWriter::open(&small, &id, options()).await,
+        Err(CodexError::TooLarge { .. })
+    ));
+    assert_eq!(std::fs::read(&zst).unwrap(), packed);
+    let dir: Vec<String> = std::fs::read_dir(zst.parent().unwrap())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(dir.len(), 1, "only the .zst: {dir:?}");
+}
+
+#[tokio::test]
+async fn branches_copy_only_records_and_reverts_keep_fork_fields() {
+    let home = tempfile::tempdir().unwrap();
+    let codex = CodexHome::new(home.path());
+    // A legacy parent with a blank line and a damaged line in its history.
+    let legacy =
+        std::fs::read_to_string(Path::new(EXAMPLES).join("modern-legacy-full.jsonl")).unwrap();
+    let mut lines: Vec<&str> = legacy.lines().collect();
+    lines.insert(3, "");
+    lines.insert(5, "{\"timestamp\":\"t\",\"type\":\"event_");
+    let damaged: String = lines.iter().flat_map(|l| [*l, "\n"]).collect();
+    let (parent, _) = place(home.path(), damaged.as_bytes());
+    let writer = ThreadWriter::fork(&codex, &parent, Some(10), options())
+        .await
+        .unwrap();
+    let fork_path = writer.path().to_owned();
+    writer.close().await.unwrap();
+    let copied = file_lines(&fork_path);
+    assert_eq!(
+        copied.len(),
+        1 + 8,
+        "the header, then the 8 records among 10 lines"
+    );
+    assert!(
+        copied
+            .iter()
+            .all(|l| !l.is_empty() && serde_json::from_str::<Value>(l).is_ok())
+    );
+    // Fork a paginated thread, then revert the fork: still a fork.
+    let paginated = std::fs::read(Path::new(EXAMPLES).join("paginated-mode.jsonl")).unwrap();
+    let (source, _) = place(home.path(), &paginated);
+    let later = || options_at(NOW + 60_000);
+    let writer = ThreadWriter::fork(&codex, &source, Some(10), later())
+        .await
+        .unwrap();
+    let fork = *writer.id();
+    writer.close().await.unwrap();
+    let writer = ThreadWriter::revert(&codex, &fork, 11, options_at(NOW + 120_000))
+        .await
+        .unwrap();
+    writer.close().await.unwrap();
+    let thread = codex.open_thread(&fork).await.unwrap();
+    assert_eq!(thread.chain().len(), 3);
+    assert_eq!(
+        thread.fork(),
+        Some(Fork::Reference {
+            parent: source.to_string(),
+            ordinal_exclusive: Some(10)
+        })
+    );
+    assert_eq!(check_ordinals(&thread).await.unwrap(), vec![]);
+}
+
+#[tokio::test]
+async fn archive_moves_a_hidden_zst_twin_with_its_plain_file() {
+    let home = tempfile::tempdir().unwrap();
+    let codex = CodexHome::new(home.path());
+    let plain = std::fs::read(Path::new(EXAMPLES).join("paginated-mode.jsonl")).unwrap();
+    let (id, path) = place(home.path(), &plain);
+    let zst = path.with_extension("jsonl.zst");
+    std::fs::write(&zst, zstd::encode_all(&plain[..], 3).unwrap()).unwrap();
+    let moved = codex.archive(&id).unwrap();
+    assert_eq!(moved.len(), 2);
+    assert!(!path.exists() && !zst.exists());
+    let archived = home.path().join("archived_sessions");
+    assert!(archived.join(path.file_name().unwrap()).exists());
+    assert!(archived.join(zst.file_name().unwrap()).exists());
+    assert!(codex.thread_files(&id).unwrap().archived());
+    codex.unarchive(&id).unwrap();
+    assert!(path.exists() && zst.exists());
+}
