@@ -21,6 +21,7 @@
 pub mod archive;
 pub mod branch;
 pub mod error;
+pub mod export;
 pub mod fixture;
 pub mod floor;
 pub mod header;

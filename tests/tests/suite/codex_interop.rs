@@ -453,6 +453,9 @@ struct Outcomes {
     turns: bool,
     items: bool,
     resume: bool,
+    /// Read with turns, turns and items again after the resume (Codex
+    /// builds its projection there; spool's answers do not depend on it).
+    after_resume: (bool, bool, bool),
 }
 
 fn ok(response: &Value) -> bool {
@@ -499,6 +502,7 @@ async fn spool_outcomes(root: &Path, id: &str) -> Outcomes {
         turns,
         items,
         resume,
+        after_resume: (read_turns, turns, items),
     }
 }
 
@@ -519,6 +523,14 @@ fn codex_outcomes(bin: &Path, root: &Path, id: &str) -> Outcomes {
     let turns = ok(&codex.call("thread/turns/list", &json!({"threadId": id})));
     let items = ok(&codex.call("thread/items/list", &json!({"threadId": id})));
     let resume = ok(&codex.call("thread/resume", &json!({"threadId": id})));
+    let after_resume = (
+        ok(&codex.call(
+            "thread/read",
+            &json!({"threadId": id, "includeTurns": true}),
+        )),
+        ok(&codex.call("thread/turns/list", &json!({"threadId": id}))),
+        ok(&codex.call("thread/items/list", &json!({"threadId": id}))),
+    );
     Outcomes {
         list: listed,
         read,
@@ -526,6 +538,7 @@ fn codex_outcomes(bin: &Path, root: &Path, id: &str) -> Outcomes {
         turns,
         items,
         resume,
+        after_resume,
     }
 }
 

@@ -304,6 +304,8 @@ async fn names_come_from_the_session_index() {
     let page = list_threads(&codex, &query(10, None)).await.unwrap();
     assert_eq!(page.data[0].name.as_deref(), Some("CLI flags"));
     assert_eq!(page.data[0].to_json()["name"], "CLI flags");
+    // §8 case 15: a header without session_id is accepted; session_id = id.
+    assert_eq!(page.data[0].to_json()["sessionId"], thread.to_string());
 }
 
 #[tokio::test]

@@ -661,3 +661,69 @@ async fn every_corpus_file_and_session_index_reads_back_byte_for_byte() {
     }
     assert_eq!(files, 9);
 }
+
+#[tokio::test]
+async fn every_corpus_home_exports_byte_for_byte() {
+    // Issue 7, done when: every rollout file and session_index.jsonl of
+    // every corpus home round-trips byte-identically through open, read
+    // and export.
+    let Some(corpus) = codex_corpus() else {
+        return;
+    };
+    let mut compared = 0;
+    for home in std::fs::read_dir(&corpus).unwrap() {
+        let original = home.unwrap().path();
+        if !original.is_dir() {
+            continue;
+        }
+        let codex = CodexHome::new(&original);
+        let out = tempfile::tempdir().unwrap();
+        for thread in codex.threads().unwrap() {
+            for path in codex.export_thread(&thread.id, out.path()).await.unwrap() {
+                let relative = path.strip_prefix(out.path()).unwrap();
+                assert_eq!(
+                    std::fs::read(&path).unwrap(),
+                    std::fs::read(original.join(relative)).unwrap(),
+                    "{}",
+                    relative.display()
+                );
+                compared += 1;
+            }
+        }
+        if codex.export_session_index(out.path()).await.unwrap() {
+            assert_eq!(
+                std::fs::read(out.path().join("session_index.jsonl")).unwrap(),
+                std::fs::read(original.join("session_index.jsonl")).unwrap()
+            );
+            compared += 1;
+        }
+        // Never over an existing file.
+        let first = codex.threads().unwrap().remove(0);
+        assert!(codex.export_thread(&first.id, out.path()).await.is_err());
+    }
+    assert_eq!(compared, 9);
+}
+
+#[tokio::test]
+async fn exports_keep_torn_tails_and_write_zst_threads_plain() {
+    let home = tempfile::tempdir().unwrap();
+    let codex = CodexHome::new(home.path());
+    let torn = example("torn-tail-invalid-utf8.jsonl");
+    let id = "019f2a3b-4c5d-7e6f-8a9b-0c1d2e3f4a5b";
+    let path = place(home.path(), "2026-08-13T11-15-02", id, None, &torn);
+    let out = tempfile::tempdir().unwrap();
+    let written = codex.export_thread(&uuid(id), out.path()).await.unwrap();
+    assert_eq!(std::fs::read(&written[0]).unwrap(), torn);
+    // Compressed only: exported as the plain file.
+    let plain = example("paginated-mode.jsonl");
+    std::fs::write(
+        path.with_extension("jsonl.zst"),
+        zstd::encode_all(&plain[..], 3).unwrap(),
+    )
+    .unwrap();
+    std::fs::remove_file(&path).unwrap();
+    let out = tempfile::tempdir().unwrap();
+    let written = codex.export_thread(&uuid(id), out.path()).await.unwrap();
+    assert!(written[0].to_string_lossy().ends_with(".jsonl"));
+    assert_eq!(std::fs::read(&written[0]).unwrap(), plain);
+}

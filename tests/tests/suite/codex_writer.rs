@@ -172,6 +172,11 @@ async fn each_mode_refuses_what_codex_would_not_write_and_never_changes() {
     assert_eq!(paginated.next_ordinal(), Some(1));
     assert!(legacy.append(&[user_item("paginated item")]).await.is_err());
     assert!(NewLine::new("event_msg", json!([1])).is_err());
+    // §8 case 20: a thread never persisted has no file: not found.
+    assert!(matches!(
+        ThreadWriter::open(&codex, &Uuid::now_v7(), options()).await,
+        Err(CodexError::NotFound { .. })
+    ));
     // Unknown modes are never written.
     let mut odd = NewThread::new(HistoryMode::Unknown(json!("quantum_v9")), "/w");
     odd.id = Some(Uuid::now_v7());
