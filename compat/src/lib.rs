@@ -26,6 +26,7 @@ pub mod fixture;
 pub mod floor;
 pub mod header;
 pub mod home;
+pub mod import;
 pub mod json;
 pub mod line;
 pub mod load;
@@ -35,6 +36,7 @@ pub mod ordinal;
 pub mod policy;
 pub mod segment;
 pub mod session_index;
+pub mod store_export;
 pub mod thread;
 pub mod view;
 pub mod writer;
@@ -44,6 +46,10 @@ pub use fixture::Fixture;
 pub use floor::{Floor, Operation};
 pub use header::{Header, HistoryBase, find_header};
 pub use home::{CodexHome, CodexHomeConfig, ThreadFiles};
+pub use import::{
+    FileImport, ImportOutcome, ImportProgress, ImportReport, ProgressFn, SESSION_INDEX_LOG,
+    import_home,
+};
 /// The time zone type of [`WriterOptions::zone`] (from jiff).
 pub use jiff::tz::TimeZone;
 pub use line::{Envelope, HistoryMode, Item, LineView, Problem, RolloutLine, SessionMeta};
@@ -53,6 +59,7 @@ pub use name::{NameTime, RolloutFile, RolloutName, discover};
 pub use ordinal::{Deviation, OrdinalDeviation, check_ordinals, next_ordinal};
 pub use segment::Segment;
 pub use session_index::SessionIndex;
+pub use store_export::export_store;
 pub use thread::{Fork, Link, Thread};
 pub use view::list::{SortBy, ThreadPage, ThreadQuery, ThreadSummary, list_threads};
 pub use view::turn::{ItemsView, Turn, TurnItem, TurnStatus};

@@ -163,7 +163,9 @@ pub struct RolloutFile {
 /// Every rollout file Codex would see in `codex_home`: `sessions/YYYY/MM/DD/`
 /// and `archived_sessions/`, names that parse, plain files hiding their
 /// `.zst` siblings; sorted by path. Unreadable or missing directories are
-/// skipped, as Codex's walker skips them.
+/// skipped, as Codex's walker skips them. As in Codex, `sessions/` and
+/// `archived_sessions/` themselves may be symlinks; a symlinked dated
+/// directory or rollout file below them is not followed.
 pub fn discover(codex_home: &Path) -> std::io::Result<Vec<RolloutFile>> {
     let mut found = Vec::new();
     let sessions = codex_home.join("sessions");

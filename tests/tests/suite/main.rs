@@ -8,6 +8,7 @@
 
 mod cancel;
 mod codex_home;
+mod codex_import;
 mod codex_interop;
 mod codex_listing;
 mod codex_threads;
