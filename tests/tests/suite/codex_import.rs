@@ -6,7 +6,6 @@
 //! back; temporary homes edited between imports for the incremental,
 //! divergent and torn cases.
 
-use std::collections::BTreeMap;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
@@ -16,6 +15,7 @@ use spool_compat::{CodexHome, ImportOutcome, ImportProgress, export_store, impor
 use spool_engine::{Store, StoreConfig};
 use uuid::Uuid;
 
+use super::codex_import_support::{copy_history, history};
 use super::jsonl_files::codex_corpus;
 
 const EXAMPLES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures/codex/examples");
@@ -30,36 +30,6 @@ async fn store(root: &Path) -> Store {
     Store::open(Arc::new(storage), StoreConfig::default())
         .await
         .unwrap()
-}
-
-/// Every history file of a home (rollouts and the session index), by
-/// relative path.
-fn history(root: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
-    let mut files: BTreeMap<PathBuf, Vec<u8>> = spool_compat::discover(root)
-        .unwrap()
-        .into_iter()
-        .map(|f| {
-            (
-                f.path.strip_prefix(root).unwrap().to_owned(),
-                std::fs::read(&f.path).unwrap(),
-            )
-        })
-        .collect();
-    let index = root.join("session_index.jsonl");
-    if index.exists() {
-        files.insert("session_index.jsonl".into(), std::fs::read(index).unwrap());
-    }
-    files
-}
-
-fn copy_history(from: &Path) -> tempfile::TempDir {
-    let to = tempfile::tempdir().unwrap();
-    for (relative, bytes) in history(from) {
-        let path = to.path().join(relative);
-        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-        std::fs::write(path, bytes).unwrap();
-    }
-    to
 }
 
 #[tokio::test]

@@ -653,3 +653,51 @@ async fn threads_spool_writes_are_read_by_codex_as_spool_reads_them() {
         assert_same!(fields(&ours["thread"]), fields(theirs), "fixture {id}");
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_thread_spool_migrated_is_listed_read_and_resumed_by_codex_as_spool_reads_it() {
+    let (Some(corpus), Some(bin)) = (codex_corpus(), codex_bin()) else {
+        return;
+    };
+    let copy = copy_without_sqlite(&corpus.join("appserver-legacy"));
+    let home = CodexHome::new(copy.path());
+    let report = spool_compat::migrate_home(&home, None, true).await.unwrap();
+    assert_eq!(report[0].status, spool_compat::MigrationStatus::Migrated);
+    let id = report[0].thread.to_string();
+    let mut codex = AppServer::start(&bin, copy.path());
+    let listed = codex.call("thread/list", &json!({}));
+    assert_eq!(listed["result"]["data"][0]["historyMode"], "paginated");
+    let resume = codex.call("thread/resume", &json!({"threadId": id}));
+    assert!(resume.get("result").is_some(), "{resume}");
+    let read = codex.call(
+        "thread/read",
+        &json!({"threadId": id, "includeTurns": true}),
+    );
+    let items = codex.call("thread/items/list", &json!({"threadId": id, "limit": 100}));
+    drop(codex);
+    let thread = home.open_thread(&id.parse().unwrap()).await.unwrap();
+    let ours = read_thread(&home, &thread, Floor::Codex0169).await.unwrap();
+    assert_eq!(
+        read["result"]["thread"]["turns"].as_array().map(Vec::len),
+        Some(3)
+    );
+    assert_same!(
+        ours["thread"]["turns"],
+        read["result"]["thread"]["turns"],
+        "turns of the migrated thread"
+    );
+    let ours = items_page(
+        &thread,
+        &PageQuery {
+            limit: 100,
+            ..PageQuery::items(Floor::Codex0169)
+        },
+    )
+    .await
+    .unwrap();
+    assert_same!(
+        ours["data"],
+        items["result"]["data"],
+        "items of the migrated thread"
+    );
+}

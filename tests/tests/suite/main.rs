@@ -9,8 +9,10 @@
 mod cancel;
 mod codex_home;
 mod codex_import;
+mod codex_import_support;
 mod codex_interop;
 mod codex_listing;
+mod codex_migrate;
 mod codex_threads;
 mod codex_writer;
 mod conformance;
