@@ -18,6 +18,7 @@
 
 #![forbid(unsafe_code)]
 
+pub mod actions;
 pub mod archive;
 pub mod branch;
 pub mod error;
@@ -42,6 +43,7 @@ pub mod thread;
 pub mod view;
 pub mod writer;
 
+pub use actions::{ACTION_SCHEMA_VERSION, export_actions};
 pub use error::{CodexError, Result};
 pub use fixture::Fixture;
 pub use floor::{Floor, Operation};

@@ -7,6 +7,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::missing_panics_doc)]
 
 mod cancel;
+mod codex_actions;
 mod codex_home;
 mod codex_import;
 mod codex_import_support;
