@@ -212,6 +212,17 @@ pub enum CodexError {
         offset: u64,
     },
 
+    /// A recorder's queue is full (`try_record`): the writer is behind.
+    #[error("the recorder's queue of {capacity} batches is full; wait (record) or flush")]
+    Busy {
+        /// The queue's capacity.
+        capacity: usize,
+    },
+
+    /// A recorder that failed before, or was shut down.
+    #[error("the recorder stopped: {0}")]
+    Stopped(String),
+
     /// A cursor that is not one spool gave out (Codex's own cursor strings
     /// included: spool's cursors are opaque).
     #[error("invalid cursor: {cursor}; pass back a nextCursor from an earlier page, or none")]
@@ -236,8 +247,19 @@ impl CodexError {
                 spool_engine::Error::Locked { .. } => "locked",
                 spool_engine::Error::Conflict { .. } => "conflict",
                 spool_engine::Error::NotFound { .. } => "not_found",
+                spool_engine::Error::NoSpace { .. } => "no_space",
+                spool_engine::Error::Io { source, .. }
+                    if source.kind() == std::io::ErrorKind::PermissionDenied =>
+                {
+                    "permission_denied"
+                }
                 _ => "io",
             },
+            CodexError::Io { source, .. }
+                if source.kind() == std::io::ErrorKind::PermissionDenied =>
+            {
+                "permission_denied"
+            }
             CodexError::Io { .. } | CodexError::Zstd { .. } => "io",
             CodexError::NotFound { .. } => "not_found",
             CodexError::UnknownHistoryMode { .. } => "unknown_history_mode",
@@ -253,6 +275,8 @@ impl CodexError {
             CodexError::Conflict { .. } => "conflict",
             CodexError::TooLarge { .. } => "too_large",
             CodexError::InvalidCursor { .. } => "invalid_cursor",
+            CodexError::Busy { .. } => "busy",
+            CodexError::Stopped(_) => "stopped",
             CodexError::InvalidUtf8 { .. } => "invalid_utf8",
             CodexError::Invalid(_) => "invalid",
         }

@@ -338,41 +338,13 @@ impl ThreadWriter {
     /// in paginated mode, given the next ordinals. Returns the file's line
     /// indexes of the new lines.
     pub async fn append(&mut self, lines: &[NewLine]) -> Result<std::ops::Range<u64>> {
-        let mut records = Vec::with_capacity(lines.len());
-        let mut ordinal = self.next_ordinal;
         let now = self.options.clock.now_ms();
-        let timestamp = json::timestamp(now);
-        for line in lines {
-            policy::check(&self.mode, &line.kind, &line.payload)?;
-            if line.metadata.is_some() && line.kind != "response_item" {
-                return Err(CodexError::Invalid(format!(
-                    "only response_item lines carry metadata, not `{}`",
-                    line.kind
-                )));
-            }
-            let bytes = json::envelope(
-                &timestamp,
-                ordinal,
-                &line.kind,
-                &line.payload,
-                line.metadata.as_ref(),
-            )?;
-            records.push(NewRecord {
-                timestamp_ms: now,
-                payload: Bytes::from(bytes),
-            });
-            ordinal = match ordinal {
-                Some(o) => Some(o.checked_add(1).ok_or_else(|| {
-                    CodexError::Invalid("no ordinal is left after u64::MAX".into())
-                })?),
-                None => None,
-            };
-        }
+        let (records, next) = encode(&self.mode, self.next_ordinal, now, lines)?;
         let range = self
             .backend
             .append(self.backend.next_seq(), &records)
             .await?;
-        self.next_ordinal = ordinal;
+        self.next_ordinal = next;
         Ok(range.start.0..range.end.0)
     }
 
@@ -389,8 +361,50 @@ impl ThreadWriter {
     }
 }
 
+/// `lines` as the records a thread of `mode` stores, stamped `now_ms`, with
+/// ordinals from `next` (paginated); also the ordinal after them. Checks
+/// each line against the mode's policy first: all or nothing.
+pub(crate) fn encode(
+    mode: &HistoryMode,
+    next: Option<u64>,
+    now_ms: i64,
+    lines: &[NewLine],
+) -> Result<(Vec<NewRecord>, Option<u64>)> {
+    let mut records = Vec::with_capacity(lines.len());
+    let mut ordinal = next;
+    let timestamp = json::timestamp(now_ms);
+    for line in lines {
+        policy::check(mode, &line.kind, &line.payload)?;
+        if line.metadata.is_some() && line.kind != "response_item" {
+            return Err(CodexError::Invalid(format!(
+                "only response_item lines carry metadata, not `{}`",
+                line.kind
+            )));
+        }
+        let bytes = json::envelope(
+            &timestamp,
+            ordinal,
+            &line.kind,
+            &line.payload,
+            line.metadata.as_ref(),
+        )?;
+        records.push(NewRecord {
+            timestamp_ms: now_ms,
+            payload: Bytes::from(bytes),
+        });
+        ordinal =
+            match ordinal {
+                Some(o) => Some(o.checked_add(1).ok_or_else(|| {
+                    CodexError::Invalid("no ordinal is left after u64::MAX".into())
+                })?),
+                None => None,
+            };
+    }
+    Ok((records, ordinal))
+}
+
 /// A new thread's session_meta payload, in Codex 0.169's field order.
-fn header_payload(thread: &NewThread, id: Uuid, timestamp: &str) -> Map<String, Value> {
+pub(crate) fn header_payload(thread: &NewThread, id: Uuid, timestamp: &str) -> Map<String, Value> {
     let mut p = Map::new();
     let session = thread.session_id.unwrap_or(id);
     p.insert("session_id".into(), Value::from(session.to_string()));

@@ -14,6 +14,7 @@ mod codex_import_support;
 mod codex_interop;
 mod codex_listing;
 mod codex_migrate;
+mod codex_recorder;
 mod codex_threads;
 mod codex_writer;
 mod conformance;
