@@ -170,7 +170,7 @@ impl Recorder {
             "forked_from_id": Value::Null,
             "torn_tail": Value::Null,
         }});
-        let log = store.create(&LogId::new(id.to_string())?, metadata).await?;
+        let log_id = LogId::new(id.to_string())?;
         let header = header_payload(thread, id, &json::timestamp(now));
         let line = json::envelope(
             &json::timestamp(now),
@@ -179,7 +179,21 @@ impl Recorder {
             &header,
             None,
         )?;
-        log.append_expecting(log.next_seq(), [line]).await?;
+        let made = async {
+            let log = store.create(&log_id, metadata).await?;
+            log.append_expecting(log.next_seq(), [line]).await?;
+            Ok::<Log, CodexError>(log)
+        }
+        .await;
+        let log = match made {
+            Ok(log) => log,
+            Err(error) => {
+                // No thread without its header: undo the catalog entry (best
+                // effort; the error is what the caller needs).
+                let _ = store.delete(&log_id).await;
+                return Err(error);
+            }
+        };
         let sink = Sink::Store {
             log,
             mode: thread.mode.clone(),

@@ -324,3 +324,107 @@ async fn a_full_disk_fails_a_bundle_append_typed_and_keeps_what_came_before() {
     let page = api.read_page(&api.first_cursor(), 10).await.unwrap();
     assert_eq!(page.records[0].payload, "{\"request\":1}");
 }
+
+/// A Vfs over SimFs that starts denying new files and directories when
+/// told, as a directory whose permissions change under a running program.
+#[derive(Debug)]
+struct DenyLater {
+    inner: Arc<SimFs>,
+    deny: std::sync::atomic::AtomicBool,
+}
+
+impl DenyLater {
+    fn check(&self, path: &Path) -> io::Result<()> {
+        if self.deny.load(std::sync::atomic::Ordering::SeqCst) {
+            return Err(denied(path));
+        }
+        Ok(())
+    }
+}
+
+impl Vfs for DenyLater {
+    fn open(&self, path: &Path, mode: OpenMode) -> io::Result<Box<dyn VfsFile>> {
+        self.check(path)?;
+        self.inner.open(path, mode)
+    }
+    fn remove(&self, path: &Path) -> io::Result<()> {
+        self.check(path)?;
+        self.inner.remove(path)
+    }
+    fn rename(&self, from: &Path, to: &Path) -> io::Result<()> {
+        self.check(from)?;
+        self.inner.rename(from, to)
+    }
+    fn list(&self, dir: &Path) -> io::Result<Vec<PathBuf>> {
+        self.inner.list(dir)
+    }
+    fn create_dir_all(&self, dir: &Path) -> io::Result<()> {
+        self.check(dir)?;
+        self.inner.create_dir_all(dir)
+    }
+    fn remove_dir(&self, dir: &Path) -> io::Result<()> {
+        self.check(dir)?;
+        self.inner.remove_dir(dir)
+    }
+    fn sync_dir(&self, dir: &Path) -> io::Result<()> {
+        self.inner.sync_dir(dir)
+    }
+    fn lock(&self, path: &Path) -> io::Result<Box<dyn VfsLock>> {
+        self.check(path)?;
+        self.inner.lock(path)
+    }
+}
+
+#[tokio::test]
+async fn a_recorder_on_a_denied_directory_fails_typed_and_the_store_stays_usable() {
+    let vfs = Arc::new(DenyLater {
+        inner: Arc::new(SimFs::new(3)),
+        deny: std::sync::atomic::AtomicBool::new(false),
+    });
+    let storage = DirStorage::new(
+        vfs.clone(),
+        "/store",
+        LogFormat::Segmented(SegmentedConfig::default()),
+    )
+    .unwrap();
+    let store = Store::open(Arc::new(storage), StoreConfig::default())
+        .await
+        .unwrap();
+    let first = Recorder::create_in_store(
+        &store,
+        &NewThread::new(HistoryMode::Legacy, "/w"),
+        RecorderOptions::default(),
+    )
+    .await
+    .unwrap();
+    let first_id = *first.id();
+    first
+        .record(vec![
+            NewLine::new("event_msg", json!({"type":"user_message","message":"hi"})).unwrap(),
+        ])
+        .await
+        .unwrap();
+    first.shutdown().await.unwrap();
+    // The directory turns read-only: a new thread cannot be made, typed.
+    vfs.deny.store(true, std::sync::atomic::Ordering::SeqCst);
+    let error = Recorder::create_in_store(
+        &store,
+        &NewThread::new(HistoryMode::Legacy, "/w"),
+        RecorderOptions::default(),
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(error.code(), "permission_denied", "{error}");
+    // The thread recorded before is whole.
+    vfs.deny.store(false, std::sync::atomic::Ordering::SeqCst);
+    let out = tempfile::tempdir().unwrap();
+    let written = export_store(&store, out.path(), None).await.unwrap();
+    assert!(!written.is_empty());
+    assert_eq!(
+        written.len(),
+        1,
+        "no empty thread was left by the failed create: {written:?}"
+    );
+    let home = CodexHome::new(out.path());
+    assert_eq!(home.open_thread(&first_id).await.unwrap().len(), 2);
+}
