@@ -89,7 +89,11 @@ impl Exporter {
     }
 
     fn event(&mut self, at: &str, kind: &str, payload: &Map<String, Value>) {
-        let id = payload.get("turn_id").cloned().unwrap_or(Value::Null);
+        let id = payload
+            .get("turn_id")
+            .filter(|t| t.is_string())
+            .cloned()
+            .unwrap_or(Value::Null);
         let status = match kind {
             "task_started" | "turn_started" => {
                 self.turn = id.clone();
@@ -166,10 +170,16 @@ impl Exporter {
                     ],
                 );
             }
-            "web_search_call" => {
+            "web_search_call"
+                if matches!(
+                    payload.get("status").and_then(Value::as_str),
+                    Some("completed" | "failed")
+                ) =>
+            {
                 let query = payload
                     .get("action")
                     .and_then(|a| a.get("query").or_else(|| a.get("url")))
+                    .filter(|q| q.is_string())
                     .cloned()
                     .unwrap_or(Value::Null);
                 let status = payload.get("status").cloned().unwrap_or(Value::Null);

@@ -2,8 +2,8 @@
 //! (issue 8 item 1).
 //!
 //! Each rollout file becomes one store log, its id the file's rollout id
-//! (unique in a home; the same file found again in another home is the same
-//! log), its records the file's lines, its metadata (`codex`) where the file
+//! (two files of one home with the same id are both refused and reported;
+//! the same file found again in another home is the same log), its records the file's lines, its metadata (`codex`) where the file
 //! lives and what its header says: enough to write the file back exactly
 //! ([`export_store`](crate::export_store)). `session_index.jsonl` becomes the
 //! log `codex-session-index`. A torn last line is not a line: it is kept in
@@ -24,6 +24,7 @@ use bytes::Bytes;
 use serde_json::{Value, json};
 use spool_backends::JsonlBackend;
 use spool_engine::{Backend, Durability, Log, LogId, ReadRange, Seq, Store};
+use uuid::Uuid;
 
 use crate::error::{CodexError, Result};
 use crate::header::find_header_lenient;
@@ -151,8 +152,29 @@ pub async fn import_home(
     let index = home.root().join("session_index.jsonl");
     let total = files.len() + usize::from(index.exists());
     let mut report = ImportReport::default();
+    // A rollout id names one file in a home; two files with one id (an
+    // interrupted archive left a copy in each place) cannot both be its
+    // log: neither is imported, both are reported.
+    let mut seen: std::collections::HashMap<Uuid, usize> = std::collections::HashMap::new();
+    for file in &files {
+        *seen.entry(file.name.rollout).or_default() += 1;
+    }
     for (done, file) in files.into_iter().enumerate() {
         let log = file.name.rollout.to_string();
+        if seen[&file.name.rollout] > 1 {
+            let error = CodexError::Invalid(format!(
+                "{} shares its rollout id with another file of the home; keep one of them (archived or not), then import again",
+                file.path.display()
+            ));
+            report.files.push(failed(&file.path, &log, &error));
+            if let Some(progress) = &progress {
+                progress(ImportProgress {
+                    done: done + 1,
+                    total,
+                });
+            }
+            continue;
+        }
         let path = file.path.clone();
         let relative = path
             .strip_prefix(home.root())

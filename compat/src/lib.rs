@@ -40,6 +40,7 @@ pub mod policy;
 pub mod recorder;
 pub mod segment;
 pub mod session_index;
+pub mod state_db;
 pub mod store_export;
 pub mod thread;
 pub mod view;

@@ -5,9 +5,11 @@
 //! line gets its `ordinal` (0, 1, …) right after its `timestamp`; the header
 //! says `"history_mode":"paginated"`; the legacy UI events become
 //! `item_completed` TurnItems (`user_message` → UserMessage,
-//! `agent_message` → AgentMessage, `agent_reasoning` → Reasoning,
-//! `patch_apply_end` → FileChange keeping its `call_id`, `context_compacted`
-//! → ContextCompaction), with Codex's synthetic ids (`item-1`, `item-2`, …
+//! `agent_message` → AgentMessage, `agent_reasoning` and
+//! `agent_reasoning_raw_content` → Reasoning, `patch_apply_end` → FileChange
+//! keeping its `call_id`, `context_compacted` → ContextCompaction; the turn
+//! is the enclosing `task_started`'s, or the latest `turn_context`'s in older
+//! files), with Codex's synthetic ids (`item-1`, `item-2`, …
 //! per file) and `completed_at_ms` = the line's timestamp; records Codex
 //! retired are dropped; a legacy fork's embedded parent header is dropped,
 //! its history staying a full copy. Every other line keeps its bytes.
@@ -16,8 +18,14 @@
 //! sibling temporary file, syncs it, checks the source did not change
 //! meanwhile, and renames it over the source: the source is byte-identical
 //! on any failure. What spool cannot convert exactly as Codex does (an
-//! unknown mode, damaged lines, legacy events without a known TurnItem, a
-//! compressed file, lines over 16 MiB) fails closed with the reason.
+//! unknown mode, damaged or blank lines, legacy events without a known
+//! TurnItem, a compressed file, lines over 16 MiB) fails closed with the
+//! reason.
+//!
+//! In a home with Codex's state database, the thread's `threads` row is
+//! promoted to `paginated` too (`state_db.rs`): Codex refuses a thread
+//! whose row and file disagree. Nothing else of Codex's SQLite is touched;
+//! its projection is rebuilt by Codex on `thread/resume`.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -119,6 +127,10 @@ pub async fn migrate_thread(home: &CodexHome, id: &Uuid, apply: bool) -> Result<
             ),
         );
     }
+    // The source's size and mtime before anything is read: the rename
+    // happens only if they are the same after the conversion.
+    let before =
+        std::fs::metadata(&file.path).map_err(|e| CodexError::io("stat", &file.path, e))?;
     let segment = home.open_segment(file.clone())?;
     let header = match segment.header().await {
         Ok(header) => header,
@@ -134,6 +146,11 @@ pub async fn migrate_thread(home: &CodexHome, id: &Uuid, apply: bool) -> Result<
         Err(e) => return fail("malformed_session_meta", e.to_string()),
     };
     if header.meta.history_mode == HistoryMode::Paginated {
+        // A run that installed the file but could not promote Codex's row
+        // finishes here.
+        if apply {
+            crate::state_db::promote_to_paginated(home, id)?;
+        }
         return Ok(MigrationStatus::AlreadyPaginated);
     }
     if segment.backend().report().torn_tail.is_some()
@@ -161,7 +178,22 @@ pub async fn migrate_thread(home: &CodexHome, id: &Uuid, apply: bool) -> Result<
     if !apply {
         return Ok(MigrationStatus::Eligible);
     }
-    replace(&file.path, &converted)?;
+    let read = segment
+        .backend()
+        .offset_of(spool_engine::Seq(segment.lines()))
+        .unwrap_or(0);
+    if read != before.len() {
+        return fail(
+            "changed",
+            format!(
+                "{} changed while it was read; run again",
+                file.path.display()
+            ),
+        );
+    }
+    replace(&file.path, &before, &converted)?;
+    // Codex's state row must agree, or Codex refuses the thread.
+    crate::state_db::promote_to_paginated(home, id)?;
     Ok(MigrationStatus::Migrated)
 }
 
@@ -193,6 +225,14 @@ fn convert(
             Item::SessionMeta(meta) if meta.id.as_deref() != Some(thread) => continue,
             Item::ResponseItem { kind, .. } if kind == "ghost_snapshot" => continue,
             Item::EventMsg { kind, .. } if RETIRED_EVENTS.contains(&kind.as_str()) => continue,
+            Item::TurnContext(payload) => {
+                // Files from before task_started was persisted (2026-03)
+                // name their turns here.
+                if let Some(id) = payload.get("turn_id").and_then(Value::as_str) {
+                    turn = Some(id.to_owned());
+                }
+                with_ordinal(line.bytes(), ordinal)?
+            }
             Item::EventMsg { kind, payload } => {
                 if kind == "task_started" || kind == "turn_started" {
                     turn = payload
@@ -237,6 +277,13 @@ fn convert(
             }
             _ => with_ordinal(line.bytes(), ordinal)?,
         };
+        // Whatever the path, what is written must be one JSON value.
+        if serde_json::from_slice::<serde::de::IgnoredAny>(&bytes).is_err() {
+            return Err(format!(
+                "line {} would not be valid JSON once migrated",
+                seq + 1
+            ));
+        }
         out.extend_from_slice(&bytes);
         out.push(b'\n');
         ordinal += 1;
@@ -295,6 +342,11 @@ fn with_ordinal(line: &[u8], ordinal: u64) -> std::result::Result<Vec<u8>, Strin
     let end = rest
         .find('"')
         .ok_or_else(|| "a line's timestamp does not end".to_owned())?;
+    if rest[..end].contains('\\') {
+        return Err(
+            "a line's timestamp holds an escape; spool migrates only plain timestamps".to_owned(),
+        );
+    }
     let cut = "{\"timestamp\":\"".len() + end + 1;
     let mut out = String::with_capacity(text.len() + 24);
     out.push_str(&text[..cut]);
@@ -340,6 +392,14 @@ fn turn_item(
                 .flatten()
             {
                 content.push(json!({"type": "local_image", "path": path}));
+            }
+            for (key, kind, field) in [
+                ("audio", "audio", "audio_url"),
+                ("local_audio", "local_audio", "path"),
+            ] {
+                for value in p.get(key).and_then(Value::as_array).into_iter().flatten() {
+                    content.push(json!({"type": kind, field: value}));
+                }
             }
             json!({"type": "UserMessage", "id": id(), "content": content})
         }
@@ -393,15 +453,17 @@ fn turn_item(
 
 /// Writes `bytes` to a sibling temporary file, syncs it, and renames it
 /// over `path` unless `path` changed meanwhile; the directory is synced.
-fn replace(path: &Path, bytes: &[u8]) -> Result<()> {
+fn replace(path: &Path, before: &std::fs::Metadata, bytes: &[u8]) -> Result<()> {
+    use std::os::unix::fs::OpenOptionsExt;
     let dir = path.parent().unwrap_or(Path::new("."));
     let name = path.file_name().unwrap_or_default().to_string_lossy();
     let tmp = dir.join(format!(".{name}.paginated.tmp"));
-    let before = std::fs::metadata(path).map_err(|e| CodexError::io("stat", path, e))?;
     let written = (|| {
+        // Owner-only while it is written; the source's mode once complete.
         let mut file = std::fs::OpenOptions::new()
             .write(true)
             .create_new(true)
+            .mode(0o600)
             .open(&tmp)
             .map_err(|e| CodexError::io("create", &tmp, e))?;
         file.write_all(bytes)
@@ -422,6 +484,11 @@ fn replace(path: &Path, bytes: &[u8]) -> Result<()> {
         let _ = std::fs::remove_file(&tmp);
     }
     written?;
-    spool_engine::Vfs::sync_dir(&spool_backends::StdFs, dir)
-        .map_err(|e| CodexError::io("sync directory", dir, e))
+    spool_engine::Vfs::sync_dir(&spool_backends::StdFs, dir).map_err(|e| {
+        CodexError::io(
+            "sync the directory after installing the migrated rollout (the file is migrated; its rename may not survive a power loss)",
+            dir,
+            e,
+        )
+    })
 }

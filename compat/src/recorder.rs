@@ -109,6 +109,7 @@ impl Sink {
 #[derive(Debug)]
 pub struct Recorder {
     id: Uuid,
+    mode: HistoryMode,
     tx: mpsc::Sender<Command>,
     capacity: usize,
     failed: Arc<Mutex<Option<CodexError>>>,
@@ -123,13 +124,15 @@ impl Recorder {
     ) -> Result<Recorder> {
         let writer = ThreadWriter::create(home, thread, options.writer.clone()).await?;
         let id = *writer.id();
-        Ok(Recorder::start(id, Sink::Codex(writer), &options))
+        let mode = writer.mode().clone();
+        Ok(Recorder::start(id, mode, Sink::Codex(writer), &options))
     }
 
     /// Resumes thread `id` of a Codex home and records into it.
     pub async fn resume(home: &CodexHome, id: &Uuid, options: RecorderOptions) -> Result<Recorder> {
         let writer = ThreadWriter::open(home, id, options.writer.clone()).await?;
-        Ok(Recorder::start(*id, Sink::Codex(writer), &options))
+        let mode = writer.mode().clone();
+        Ok(Recorder::start(*id, mode, Sink::Codex(writer), &options))
     }
 
     /// Creates thread `thread` as a log of `store` (id: the thread id,
@@ -179,19 +182,26 @@ impl Recorder {
             &header,
             None,
         )?;
+        if store.info(&log_id).is_ok() {
+            return Err(CodexError::Invalid(format!(
+                "thread {id} is already in the store; resume it instead"
+            )));
+        }
         let made = async {
             let log = store.create(&log_id, metadata).await?;
             log.append_expecting(log.next_seq(), [line]).await?;
-            Ok::<Log, CodexError>(log)
+            Ok::<Log, spool_engine::Error>(log)
         }
         .await;
         let log = match made {
             Ok(log) => log,
+            // Someone else made it meanwhile: theirs, never ours to undo.
+            Err(error @ spool_engine::Error::AlreadyExists { .. }) => return Err(error.into()),
             Err(error) => {
-                // No thread without its header: undo the catalog entry (best
-                // effort; the error is what the caller needs).
+                // The entry is ours and has no header: undo it (best effort;
+                // the error is what the caller needs).
                 let _ = store.delete(&log_id).await;
-                return Err(error);
+                return Err(error.into());
             }
         };
         let sink = Sink::Store {
@@ -200,16 +210,65 @@ impl Recorder {
             next: paginated.then_some(1),
             options: options.writer.clone(),
         };
-        Ok(Recorder::start(id, sink, &options))
+        Ok(Recorder::start(id, thread.mode.clone(), sink, &options))
     }
 
-    fn start(id: Uuid, sink: Sink, options: &RecorderOptions) -> Recorder {
-        let capacity = options.capacity.max(1);
+    /// Resumes thread `id`, a log of `store` (made by `create_in_store` or
+    /// an import), and records into it: its mode from its header, its next
+    /// ordinal from its last record, as a Codex resume finds them.
+    pub async fn resume_in_store(
+        store: &Store,
+        id: &Uuid,
+        options: RecorderOptions,
+    ) -> Result<Recorder> {
+        let log = store.open_log(&LogId::new(id.to_string())?).await?;
+        let path = std::path::PathBuf::from(format!("store log {id}"));
+        let head = crate::import::first_lines(&log, 64).await?;
+        let header = crate::header::find_header(&path, &head)?;
+        let mode = header.meta.history_mode.clone();
+        options
+            .writer
+            .floor
+            .check(crate::Operation::Resume, &mode, &id.to_string())?;
+        let next = if mode == HistoryMode::Paginated {
+            let page = log.read_page(&log.last_cursor(), 256).await?;
+            let last = page
+                .records
+                .iter()
+                .map(|r| crate::line::RolloutLine::parse(r.payload.clone()))
+                .find(crate::ordinal::is_record);
+            match last.and_then(|l| l.envelope().and_then(|e| e.ordinal)) {
+                Some(o) => Some(o.checked_add(1).ok_or_else(|| {
+                    CodexError::Invalid("no ordinal is left after u64::MAX".into())
+                })?),
+                None => {
+                    return Err(CodexError::MissingOrdinal {
+                        path,
+                        line: log.next_seq().0,
+                    });
+                }
+            }
+        } else {
+            None
+        };
+        let sink = Sink::Store {
+            log,
+            mode: mode.clone(),
+            next,
+            options: options.writer.clone(),
+        };
+        Ok(Recorder::start(*id, mode, sink, &options))
+    }
+
+    fn start(id: Uuid, mode: HistoryMode, sink: Sink, options: &RecorderOptions) -> Recorder {
+        // Tokio's channels take at most usize::MAX >> 3 permits.
+        let capacity = options.capacity.clamp(1, 1 << 20);
         let (tx, rx) = mpsc::channel(capacity);
         let failed = Arc::new(Mutex::new(None));
         tokio::spawn(run(sink, rx, Arc::clone(&failed), options.flush));
         Recorder {
             id,
+            mode,
             tx,
             capacity,
             failed,
@@ -229,10 +288,24 @@ impl Recorder {
         }
     }
 
+    /// Checks `lines` against the thread's mode now, so a bad line is the
+    /// caller's error at once and never stops the recorder.
+    fn validate(&self, lines: &[NewLine]) -> Result<()> {
+        encode(
+            &self.mode,
+            Some(0).filter(|_| self.mode == HistoryMode::Paginated),
+            0,
+            lines,
+        )
+        .map(|_| ())
+    }
+
     /// Queues `lines` (one write, all or none); waits only for room in the
-    /// queue, never for the disk.
+    /// queue, never for the disk. Lines the thread's mode does not persist
+    /// are refused here, before anything is queued.
     pub async fn record(&self, lines: Vec<NewLine>) -> Result<()> {
         self.check()?;
+        self.validate(&lines)?;
         self.tx
             .send(Command::Record(lines))
             .await
@@ -242,6 +315,7 @@ impl Recorder {
     /// Queues `lines` without waiting: `Busy` if the queue is full.
     pub fn try_record(&self, lines: Vec<NewLine>) -> Result<()> {
         self.check()?;
+        self.validate(&lines)?;
         self.tx
             .try_send(Command::Record(lines))
             .map_err(|e| match e {

@@ -11,7 +11,10 @@
 //! naming the log's own rollout id. Directories are created one by one and
 //! an existing symlink on the way is refused, so nothing is written outside
 //! the target; files are created new (never over anything, a symlink
-//! included) and owner-only.
+//! included) and owner-only, and a file whose write fails is removed. The
+//! directory checks are path-based: a directory swapped for a symlink
+//! between the check and the create by another local user is not caught
+//! (an `openat`-based walk would be; noted in docs/codex.md).
 //!
 //! Codex's SQLite files are not written: Codex rebuilds its `threads` rows
 //! by scanning, and its paginated projection on `thread/resume`, and spool
@@ -183,8 +186,11 @@ fn write_new(dest: &Path, relative: &Path, bytes: &[u8]) -> Result<PathBuf> {
         .mode(0o600)
         .open(&path)
         .map_err(|e| CodexError::io("create exported file", &path, e))?;
-    file.write_all(bytes)
-        .and_then(|()| file.sync_all())
-        .map_err(|e| CodexError::io("write exported file", &path, e))?;
+    if let Err(e) = file.write_all(bytes).and_then(|()| file.sync_all()) {
+        // No partial file left behind to block the next run.
+        drop(file);
+        let _ = std::fs::remove_file(&path);
+        return Err(CodexError::io("write exported file", &path, e));
+    }
     Ok(path)
 }

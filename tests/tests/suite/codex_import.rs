@@ -291,3 +291,25 @@ async fn exports_choose_threads_and_never_leave_the_target() {
     assert!(export_store(&store, out.path(), None).await.is_err());
     assert!(!out.path().parent().unwrap().join("escape").exists());
 }
+
+#[tokio::test]
+async fn two_files_with_one_rollout_id_are_both_refused_and_reported() {
+    let home = tempfile::tempdir().unwrap();
+    let bytes = std::fs::read(Path::new(EXAMPLES).join("paginated-mode.jsonl")).unwrap();
+    let (_, path) = place(home.path(), &bytes);
+    // An interrupted archive left a copy in archived_sessions/ too.
+    let archived = home.path().join("archived_sessions");
+    std::fs::create_dir_all(&archived).unwrap();
+    std::fs::write(archived.join(path.file_name().unwrap()), &bytes).unwrap();
+    let root = tempfile::tempdir().unwrap();
+    let store = store(root.path()).await;
+    let report = import_home(&CodexHome::new(home.path()), &store, None)
+        .await
+        .unwrap();
+    assert_eq!(report.files.len(), 2);
+    assert!(report.files.iter().all(|f| matches!(
+        &f.outcome,
+        ImportOutcome::Failed { message, .. } if message.contains("shares its rollout id")
+    )));
+    assert_eq!(store.len(), 0);
+}

@@ -701,3 +701,44 @@ async fn a_thread_spool_migrated_is_listed_read_and_resumed_by_codex_as_spool_re
         "items of the migrated thread"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn in_a_home_with_codexs_database_a_spool_migrated_thread_resumes_and_reads() {
+    // A row saying legacy beside a file saying paginated makes Codex refuse
+    // the thread even on resume; spool's migration promotes the row.
+    let (Some(corpus), Some(bin)) = (codex_corpus(), codex_bin()) else {
+        return;
+    };
+    let copy = copy_with_sqlite(&corpus.join("appserver-legacy"));
+    let home = CodexHome::new(copy.path());
+    let report = spool_compat::migrate_home(&home, None, true).await.unwrap();
+    assert_eq!(report[0].status, spool_compat::MigrationStatus::Migrated);
+    let id = report[0].thread.to_string();
+    let db = rusqlite::Connection::open(copy.path().join("state_5.sqlite")).unwrap();
+    let mode: String = db
+        .query_row(
+            "SELECT history_mode FROM threads WHERE id = ?1",
+            [&id],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(mode, "paginated");
+    drop(db);
+    let mut codex = AppServer::start(&bin, copy.path());
+    let resume = codex.call("thread/resume", &json!({"threadId": id}));
+    assert!(resume.get("result").is_some(), "{resume}");
+    let read = codex.call(
+        "thread/read",
+        &json!({"threadId": id, "includeTurns": true}),
+    );
+    let turns = codex.call("thread/turns/list", &json!({"threadId": id}));
+    drop(codex);
+    let thread = home.open_thread(&id.parse().unwrap()).await.unwrap();
+    let ours = read_thread(&home, &thread, Floor::Codex0169).await.unwrap();
+    assert_same!(
+        ours["thread"]["turns"],
+        read["result"]["thread"]["turns"],
+        "turns after migration"
+    );
+    assert_eq!(turns["result"]["data"].as_array().map(Vec::len), Some(3));
+}

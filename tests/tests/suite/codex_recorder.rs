@@ -85,20 +85,26 @@ async fn a_full_queue_is_busy_and_a_bad_line_stops_the_recorder_for_good() {
         recorder.try_record(vec![user("b")]),
         Err(CodexError::Busy { capacity: 1 })
     ));
-    // A line the mode does not persist fails the write: flush reports it,
-    // every later record is refused, nothing after it is written.
+    // A line the mode does not persist is the caller's error at once; the
+    // recorder goes on.
     let legacy_event =
         NewLine::new("event_msg", json!({"type":"user_message","message":"x"})).unwrap();
-    recorder.record(vec![legacy_event]).await.unwrap();
-    let error = recorder.flush().await.unwrap_err();
+    let error = recorder
+        .record(vec![user("ok"), legacy_event])
+        .await
+        .unwrap_err();
     assert_eq!(error.code(), "invalid");
-    assert!(recorder.record(vec![user("c")]).await.is_err());
-    assert!(recorder.shutdown().await.is_err());
+    recorder.record(vec![user("c")]).await.unwrap();
+    recorder.shutdown().await.unwrap();
     let thread = codex
         .open_thread(&codex.threads().unwrap()[0].id)
         .await
         .unwrap();
-    assert_eq!(thread.len(), 2, "the header and `a` only");
+    assert_eq!(
+        thread.len(),
+        3,
+        "the header, `a` and `c`: nothing of the refused batch"
+    );
 }
 
 #[tokio::test]
@@ -427,4 +433,42 @@ async fn a_recorder_on_a_denied_directory_fails_typed_and_the_store_stays_usable
     );
     let home = CodexHome::new(out.path());
     assert_eq!(home.open_thread(&first_id).await.unwrap().len(), 2);
+}
+
+#[tokio::test]
+async fn a_store_thread_is_never_created_twice_and_resumes_where_it_stopped() {
+    let root = tempfile::tempdir().unwrap();
+    let storage = DirStorage::new(
+        Arc::new(spool_backends::StdFs),
+        root.path(),
+        LogFormat::Segmented(SegmentedConfig::default()),
+    )
+    .unwrap();
+    let store = Store::open(Arc::new(storage), StoreConfig::default())
+        .await
+        .unwrap();
+    let mut thread = NewThread::new(HistoryMode::Paginated, "/w");
+    thread.id = Some(Uuid::now_v7());
+    let recorder = Recorder::create_in_store(&store, &thread, RecorderOptions::default())
+        .await
+        .unwrap();
+    recorder.record(vec![user("one")]).await.unwrap();
+    recorder.shutdown().await.unwrap();
+    // The same id again: refused, and the thread there is untouched.
+    assert!(
+        Recorder::create_in_store(&store, &thread, RecorderOptions::default())
+            .await
+            .is_err()
+    );
+    let id = thread.id.unwrap();
+    let recorder = Recorder::resume_in_store(&store, &id, RecorderOptions::default())
+        .await
+        .unwrap();
+    recorder.record(vec![user("two")]).await.unwrap();
+    recorder.shutdown().await.unwrap();
+    let out = tempfile::tempdir().unwrap();
+    export_store(&store, out.path(), None).await.unwrap();
+    let thread = CodexHome::new(out.path()).open_thread(&id).await.unwrap();
+    assert_eq!(thread.len(), 3);
+    assert_eq!(spool_compat::check_ordinals(&thread).await.unwrap(), vec![]);
 }
