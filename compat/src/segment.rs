@@ -104,23 +104,11 @@ impl Segment {
 
     /// Reads lines `[from, to)` and views each.
     pub async fn read_lines(&self, from: u64, to: u64) -> Result<Vec<RolloutLine>> {
-        let mut out = Vec::new();
-        let mut next = from;
-        while next < to {
-            let records = self
-                .backend
-                .read(ReadRange {
-                    from: Seq(next),
-                    to: Seq(to),
-                    max_records: 4096,
-                    max_bytes: 64 << 20,
-                })
-                .await?;
-            let Some(last) = records.last() else { break };
-            next = last.seq.0 + 1;
-            out.extend(records.into_iter().map(|r| RolloutLine::parse(r.payload)));
-        }
-        Ok(out)
+        Ok(read_records(&self.backend, from, to)
+            .await?
+            .into_iter()
+            .map(|r| RolloutLine::parse(r.payload))
+            .collect())
     }
 
     /// The file's header, read as Codex's header reader does: from the
@@ -155,6 +143,30 @@ impl Segment {
         }
         Ok(Some(self.backend.read_bytes(tail.offset, tail.len)?))
     }
+}
+
+/// Every record of `backend` in `[from, to)`, read in bounded steps.
+pub(crate) async fn read_records(
+    backend: &dyn Backend,
+    from: u64,
+    to: u64,
+) -> Result<Vec<spool_engine::Record>> {
+    let mut out = Vec::new();
+    let mut next = from;
+    while next < to {
+        let records = backend
+            .read(ReadRange {
+                from: Seq(next),
+                to: Seq(to),
+                max_records: 4096,
+                max_bytes: 64 << 20,
+            })
+            .await?;
+        let Some(last) = records.last() else { break };
+        next = last.seq.0 + 1;
+        out.extend(records);
+    }
+    Ok(out)
 }
 
 /// Decompresses the zstd file at `path`, refusing images over `max` bytes

@@ -17,7 +17,7 @@
 use std::collections::HashSet;
 use std::sync::Arc;
 
-use spool_engine::{Backend, Lineage, Log, LogConfig, LogId, ReadRange, Seq};
+use spool_engine::{Backend, Lineage, Log, LogConfig, LogId, Seq};
 use uuid::Uuid;
 
 use crate::error::{CodexError, Result};
@@ -191,24 +191,9 @@ impl Thread {
     /// Reads history lines `[from, to)` as bytes, each with its seq (for
     /// readers that parse only some lines).
     pub async fn read_raw(&self, from: u64, to: u64) -> Result<Vec<(u64, bytes::Bytes)>> {
-        let mut out = Vec::new();
-        let mut next = from;
-        let to = to.min(self.len());
-        while next < to {
-            let records = self
-                .backend
-                .read(ReadRange {
-                    from: Seq(next),
-                    to: Seq(to),
-                    max_records: 4096,
-                    max_bytes: 64 << 20,
-                })
-                .await?;
-            let Some(last) = records.last() else { break };
-            next = last.seq.0 + 1;
-            out.extend(records.into_iter().map(|r| (r.seq.0, r.payload)));
-        }
-        Ok(out)
+        let records =
+            crate::segment::read_records(self.backend.as_ref(), from, to.min(self.len())).await?;
+        Ok(records.into_iter().map(|r| (r.seq.0, r.payload)).collect())
     }
 
     /// The thread's metadata as Codex extracts it (§2.3, §8 case 24): the

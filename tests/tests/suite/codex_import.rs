@@ -7,7 +7,7 @@
 //! divergent and torn cases.
 
 use std::os::unix::fs::PermissionsExt;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::{Arc, Mutex};
 
 use spool_backends::{DirStorage, LogFormat, SegmentedConfig, StdFs};
@@ -15,7 +15,7 @@ use spool_compat::{CodexHome, ImportOutcome, ImportProgress, export_store, impor
 use spool_engine::{Store, StoreConfig};
 use uuid::Uuid;
 
-use super::codex_import_support::{copy_history, history};
+use super::codex_import_support::{copy_history, history, place};
 use super::jsonl_files::codex_corpus;
 
 const EXAMPLES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures/codex/examples");
@@ -101,15 +101,6 @@ async fn every_corpus_home_imports_and_exports_byte_for_byte_and_twice_adds_noth
         homes += 1;
     }
     assert_eq!(homes, 6);
-}
-
-fn place(home: &Path, bytes: &[u8]) -> (Uuid, PathBuf) {
-    let id = Uuid::now_v7();
-    let dir = home.join("sessions/2026/08/13");
-    std::fs::create_dir_all(&dir).unwrap();
-    let path = dir.join(format!("rollout-2026-08-13T10-00-00-{id}.jsonl"));
-    std::fs::write(&path, bytes).unwrap();
-    (id, path)
 }
 
 #[tokio::test]

@@ -1,4 +1,4 @@
-//! Helpers shared by the import and migration suites.
+//! Helpers shared by the Codex suites (import, migration, writer).
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -32,4 +32,15 @@ pub(crate) fn copy_history(from: &Path) -> tempfile::TempDir {
         std::fs::write(path, bytes).unwrap();
     }
     to
+}
+
+/// Puts `bytes` into `home` as the rollout of a fresh thread (its name's
+/// id; the header inside may say another), in a dated directory.
+pub(crate) fn place(home: &Path, bytes: &[u8]) -> (uuid::Uuid, PathBuf) {
+    let id = uuid::Uuid::now_v7();
+    let dir = home.join("sessions/2026/08/13");
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join(format!("rollout-2026-08-13T10-00-00-{id}.jsonl"));
+    std::fs::write(&path, bytes).unwrap();
+    (id, path)
 }

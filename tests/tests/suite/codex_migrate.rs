@@ -9,9 +9,8 @@
 use std::path::Path;
 
 use spool_compat::{CodexHome, HistoryMode, MigrationStatus, migrate_home, migrate_thread};
-use uuid::Uuid;
 
-use super::codex_import_support::copy_history;
+use super::codex_import_support::{copy_history, place};
 use super::jsonl_files::codex_corpus;
 
 const EXAMPLES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures/codex/examples");
@@ -53,15 +52,6 @@ async fn a_migrated_thread_is_byte_for_byte_what_codex_0169_wrote() {
             .join(format!("{}.lock", file.name.thread))
             .exists()
     );
-}
-
-fn place(home: &Path, bytes: &[u8]) -> (Uuid, std::path::PathBuf) {
-    let id = Uuid::now_v7();
-    let dir = home.join("sessions/2026/08/13");
-    std::fs::create_dir_all(&dir).unwrap();
-    let path = dir.join(format!("rollout-2026-08-13T10-00-00-{id}.jsonl"));
-    std::fs::write(&path, bytes).unwrap();
-    (id, path)
 }
 
 #[tokio::test]

@@ -17,6 +17,7 @@ use spool_compat::{
 use spool_engine::ManualClock;
 use uuid::Uuid;
 
+use super::codex_import_support::place;
 use super::jsonl_files::codex_corpus;
 
 const EXAMPLES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures/codex/examples");
@@ -181,16 +182,6 @@ async fn each_mode_refuses_what_codex_would_not_write_and_never_changes() {
     let mut odd = NewThread::new(HistoryMode::Unknown(json!("quantum_v9")), "/w");
     odd.id = Some(Uuid::now_v7());
     assert!(ThreadWriter::create(&codex, &odd, options()).await.is_err());
-}
-
-/// Puts an example file into `home` under a fresh thread id.
-fn place(home: &Path, bytes: &[u8]) -> (Uuid, std::path::PathBuf) {
-    let id = Uuid::now_v7();
-    let dir = home.join("sessions/2026/08/13");
-    std::fs::create_dir_all(&dir).unwrap();
-    let path = dir.join(format!("rollout-2026-08-13T10-00-00-{id}.jsonl"));
-    std::fs::write(&path, bytes).unwrap();
-    (id, path)
 }
 
 #[tokio::test]
