@@ -1,17 +1,21 @@
 //! `spool`: the command line of the spool append-log engine.
 //!
-//! Today it has `demo`, which runs spool's main job end to end on the
-//! embedded default (a segmented log on local disk): typed events appended by many tasks
-//! at once, a live tail folding them into a read model, pages read forwards
-//! and backwards through opaque cursors, and an optimistic-concurrency
-//! conflict. The operator commands (init, append, ls, show, verify, …) join
-//! as their backends land.
+//! `demo` runs spool's main job end to end on the embedded default (a
+//! segmented log on local disk): typed events appended by many tasks at
+//! once, a live tail folding them into a read model, pages read forwards and
+//! backwards through opaque cursors, and an optimistic-concurrency conflict.
+//! The Codex commands (`ls`, `show`, `actions`, `import`, `export`,
+//! `migrate`, in codex.rs) work on a CODEX_HOME and a spool store; the other
+//! operator commands (init, append, tail, verify, repair, stat) are issue 9's
+//! next steps.
 
 #![forbid(unsafe_code)]
 // A command line's job is to print.
 #![allow(clippy::print_stdout)]
 
+mod codex;
 mod demo;
+mod failure;
 
 use std::process::ExitCode;
 
@@ -19,7 +23,13 @@ use clap::{Parser, Subcommand};
 
 /// spool: an embeddable, event-sourced append-log engine.
 #[derive(Debug, Parser)]
-#[command(name = "spool", version, about, long_about = None)]
+#[command(
+    name = "spool",
+    version,
+    about,
+    long_about = None,
+    after_help = "Exit codes: 0 success; 1 the work found a problem (divergence, a refused operation, an unknown history mode, damage); 2 usage or I/O error.\nWith --json, errors are {\"error\": {\"code\": ..., \"message\": ...}} on stdout. See docs/cli.md."
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -31,6 +41,30 @@ enum Command {
     ///
     /// Example: spool demo --events 10000 --writers 16
     Demo(demo::DemoArgs),
+    /// List the threads of a CODEX_HOME, newest first.
+    ///
+    /// Example: spool ls ~/.codex --limit 10 --json
+    Ls(codex::LsArgs),
+    /// Show a thread: its turns (default), items, or raw lines.
+    ///
+    /// Example: spool show ~/.codex 019f2a3b-4c5d-7e6f-8a9b-0c1d2e3f4a5b --json
+    Show(codex::ShowArgs),
+    /// Export the completed actions of a thread (action export v1).
+    ///
+    /// Example: spool actions ~/.codex 019f2a3b-4c5d-7e6f-8a9b-0c1d2e3f4a5b
+    Actions(codex::ActionsArgs),
+    /// Import a CODEX_HOME into a spool store (incremental; never writes the source).
+    ///
+    /// Example: spool import ~/.codex --store ~/spool-store
+    Import(codex::ImportArgs),
+    /// Export a spool store's Codex history into a CODEX_HOME, byte for byte.
+    ///
+    /// Example: spool export --store ~/spool-store /tmp/codex-home
+    Export(codex::ExportArgs),
+    /// Migrate legacy threads to paginated as `codex migrate-rollouts` does (dry run by default).
+    ///
+    /// Example: spool migrate ~/.codex --apply --json
+    Migrate(codex::MigrateArgs),
 }
 
 /// Exit codes: 0 success, 1 the work found a problem, 2 usage or I/O error.
@@ -46,9 +80,38 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let result = match cli.command {
-        Command::Demo(args) => runtime.block_on(demo::run(&args)),
+    let json = matches!(
+        &cli.command,
+        Command::Ls(codex::LsArgs { json: true, .. })
+            | Command::Show(codex::ShowArgs { json: true, .. })
+            | Command::Import(codex::ImportArgs { json: true, .. })
+            | Command::Migrate(codex::MigrateArgs { json: true, .. })
+    );
+    let codex = match &cli.command {
+        Command::Demo(_) => None,
+        Command::Ls(args) => Some(runtime.block_on(codex::ls(args))),
+        Command::Show(args) => Some(runtime.block_on(codex::show(args))),
+        Command::Actions(args) => Some(runtime.block_on(codex::actions(args))),
+        Command::Import(args) => Some(runtime.block_on(codex::import(args))),
+        Command::Export(args) => Some(runtime.block_on(codex::export(args))),
+        Command::Migrate(args) => Some(runtime.block_on(codex::migrate(args))),
     };
+    if let Some(result) = codex {
+        return match result {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(failure) => {
+                if json && !failure.reported {
+                    println!("{}", failure.to_json());
+                }
+                eprintln!("spool: {failure}");
+                ExitCode::from(failure.exit)
+            }
+        };
+    }
+    let Command::Demo(args) = cli.command else {
+        return ExitCode::from(2);
+    };
+    let result = runtime.block_on(demo::run(&args));
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e @ demo::DemoError::Mismatch { .. }) => {

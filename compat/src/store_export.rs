@@ -45,6 +45,10 @@ pub async fn export_store(
         archived: Archived::Include,
         ..ListQuery::default()
     };
+    // The target itself is the caller's to name (it may be reached through
+    // a symlink); everything below it is checked.
+    std::fs::create_dir_all(dest)
+        .map_err(|e| CodexError::io("create target directory", dest, e))?;
     let mut written = Vec::new();
     let mut cursor: Option<String> = None;
     loop {
