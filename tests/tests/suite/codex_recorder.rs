@@ -64,7 +64,7 @@ async fn a_codex_recorder_queues_flushes_and_resumes_where_it_stopped() {
 }
 
 #[tokio::test]
-async fn a_full_queue_is_busy_and_a_bad_line_stops_the_recorder_for_good() {
+async fn a_full_queue_is_busy_and_a_bad_line_is_refused_at_once() {
     let home = tempfile::tempdir().unwrap();
     let codex = CodexHome::new(home.path());
     let options = RecorderOptions {
