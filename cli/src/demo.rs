@@ -1,4 +1,6 @@
-//! `spool demo`: the main job on the embedded default, start to finish.
+//! `spool demo`: the main job on the embedded default, start to finish:
+//! the engine's half here (a ledger on a segmented log), then the Codex
+//! half (`demo_codex.rs`).
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -41,6 +43,9 @@ pub(crate) enum DemoError {
     /// A demo task panicked or was cancelled.
     #[error("a demo task failed: {0}")]
     Task(#[from] tokio::task::JoinError),
+    /// The Codex half failed.
+    #[error(transparent)]
+    Codex(#[from] spool_compat::CodexError),
     /// The live read model saw something other than what was appended.
     #[error(
         "the live read model disagrees with what was appended ({seen} of {appended} events seen); this is a bug, please report it"
@@ -89,6 +94,7 @@ struct Summary {
     reopened_events: u64,
     segments: usize,
     dir: Option<String>,
+    codex: Option<crate::demo_codex::CodexSummary>,
 }
 
 pub(crate) async fn run(args: &DemoArgs) -> Result<(), DemoError> {
@@ -167,6 +173,7 @@ pub(crate) async fn run(args: &DemoArgs) -> Result<(), DemoError> {
         reopened_events: 0,
         segments: 0,
         dir: None,
+        codex: None,
     };
     log.close().await?;
     // Durable: the same records come back from disk.
@@ -176,7 +183,21 @@ pub(crate) async fn run(args: &DemoArgs) -> Result<(), DemoError> {
     summary.segments = reopened.segment_count();
     summary.dir = args.dir.as_ref().map(|d| d.display().to_string());
     drop(reopened);
+    // The Codex half, beside the ledger (`<dir>.codex` when kept).
+    let codex_base = match &args.dir {
+        Some(d) => d.with_extension("codex"),
+        None => dir.with_file_name("codex"),
+    };
+    let codex = crate::demo_codex::run(&codex_base).await?;
+    let codex_ok = codex.round_trip_identical && codex.ordinals_ok;
+    summary.codex = Some(codex);
     print(&summary, args.json);
+    if !codex_ok {
+        return Err(DemoError::Mismatch {
+            seen: 0,
+            appended: 0,
+        });
+    }
     if summary.balances_match && summary.tail_events == total && summary.reopened_events == total {
         Ok(())
     } else {
@@ -262,6 +283,23 @@ fn print(summary: &Summary, json: bool) {
         println!("  {line}");
     }
     println!("stale expected-seq append refused: {}", summary.conflict);
+    if let Some(codex) = &summary.codex {
+        println!(
+            "codex home written with spool's Codex writer: {}",
+            codex.home
+        );
+        for (id, what) in &codex.threads {
+            println!("  thread {id}: {what}");
+        }
+        println!(
+            "imported {} files into a spool store; exported back byte for byte: {}; ordinals as Codex expects: {}",
+            codex.imported_files, codex.round_trip_identical, codex.ordinals_ok
+        );
+        println!("turns of the reverted thread:");
+        for turn in &codex.reverted_turns {
+            println!("  {turn}");
+        }
+    }
     println!(
         "closed and reopened from disk: {} events in {} segment file(s){}",
         summary.reopened_events,

@@ -3,7 +3,8 @@
 //! `demo` runs spool's main job end to end on the embedded default (a
 //! segmented log on local disk): typed events appended by many tasks at
 //! once, a live tail folding them into a read model, pages read forwards and
-//! backwards through opaque cursors, and an optimistic-concurrency conflict.
+//! backwards through opaque cursors, and an optimistic-concurrency conflict;
+//! then a Codex home written, imported, exported and compared.
 //! The Codex commands (`ls`, `show`, `actions`, `import`, `export`,
 //! `migrate`, in codex.rs) work on a CODEX_HOME and a spool store; the other
 //! operator commands (init, append, tail, verify, repair, stat) are issue 9's
@@ -15,6 +16,7 @@
 
 mod codex;
 mod demo;
+mod demo_codex;
 mod failure;
 
 use std::process::ExitCode;

@@ -27,6 +27,18 @@ fn demo_appends_tails_pages_and_reports_a_conflict() {
     assert_eq!(summary["events"], 2000);
     assert_eq!(summary["tail_events"], 2000);
     assert_eq!(summary["balances_match"], true);
+    // The Codex half: three threads written by spool's Codex writer (a
+    // legacy one, a reverted paginated one, a fork), four files imported
+    // and exported back byte for byte, the revert leaving its first turn.
+    let codex = &summary["codex"];
+    assert_eq!(codex["threads"].as_object().unwrap().len(), 3);
+    assert_eq!(codex["imported_files"], 4);
+    assert_eq!(codex["round_trip_identical"], true);
+    assert_eq!(codex["ordinals_ok"], true);
+    assert_eq!(
+        codex["reverted_turns"],
+        serde_json::json!(["completed: Write a test for the parser."])
+    );
     assert_eq!(summary["first_page"].as_array().unwrap().len(), 3);
     assert!(
         summary["first_page"][0]
