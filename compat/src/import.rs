@@ -313,18 +313,24 @@ async fn import_lines(
     entry
 }
 
+/// One bounded batch of the source's records from `from` (below `to`): what
+/// import compares and copies at a time, so memory stays bounded.
+async fn batch(source: &JsonlBackend, from: u64, to: u64) -> Result<Vec<spool_engine::Record>> {
+    Ok(source
+        .read(ReadRange {
+            from: Seq(from),
+            to: Seq(to),
+            max_records: BATCH_RECORDS,
+            max_bytes: BATCH_BYTES,
+        })
+        .await?)
+}
+
 /// The first seq below `end` where the source and the log differ.
 async fn first_difference(source: &JsonlBackend, target: &Log, end: u64) -> Result<Option<u64>> {
     let mut next = 0;
     while next < end {
-        let theirs = source
-            .read(ReadRange {
-                from: Seq(next),
-                to: Seq(end),
-                max_records: BATCH_RECORDS,
-                max_bytes: BATCH_BYTES,
-            })
-            .await?;
+        let theirs = batch(source, next, end).await?;
         if theirs.is_empty() {
             return Ok(Some(next));
         }
@@ -363,14 +369,7 @@ async fn read_log(log: &Log, from: u64, count: usize) -> Result<Vec<spool_engine
 async fn copy(source: &JsonlBackend, target: &Log, from: u64, to: u64) -> Result<()> {
     let mut next = from;
     while next < to {
-        let records = source
-            .read(ReadRange {
-                from: Seq(next),
-                to: Seq(to),
-                max_records: BATCH_RECORDS,
-                max_bytes: BATCH_BYTES,
-            })
-            .await?;
+        let records = batch(source, next, to).await?;
         if records.is_empty() {
             break;
         }
