@@ -15,6 +15,7 @@
 //! Every backend implements [`spool_engine::Backend`] and passes the one
 //! conformance suite in `spool-tests`.
 
+pub mod check;
 pub mod dir_storage;
 pub mod file;
 pub mod jsonl;
@@ -27,6 +28,7 @@ pub mod segmented;
 pub mod sim;
 mod sync;
 
+pub use check::{Finding, LogCheck, Problem, Remedy, RepairReport, SegmentCheck};
 pub use dir_storage::{DirStorage, LogFormat};
 pub use file::{StdFs, StdFsModes};
 pub use jsonl::{JsonlBackend, JsonlConfig, LineMode, SidecarIndex, TailPolicy};

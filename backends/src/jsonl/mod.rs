@@ -18,6 +18,7 @@
 //! itself) may truncate or rewrite a rollout file at any time, and a mapped
 //! page past a truncation is SIGBUS (R11).
 
+mod check;
 mod config;
 mod image;
 mod report;
@@ -39,6 +40,7 @@ use spool_engine::{
     PayloadRule, ReadRange, Record, Result, Seq, SeqRange, Vfs, VfsFile, VfsLock,
 };
 
+pub use check::{repair, verify};
 pub use config::{JsonlConfig, LineMode, SidecarIndex, TailPolicy};
 pub use report::{InvalidLine, JsonlReport, TailAction};
 pub use scan::Fragment;

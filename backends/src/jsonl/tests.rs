@@ -393,3 +393,55 @@ async fn refresh_after_close_is_closed() {
     w.close().await.unwrap();
     assert!(matches!(w.refresh().await, Err(Error::Closed)));
 }
+
+#[tokio::test]
+async fn verify_finds_a_torn_tail_and_a_bad_line_and_repair_saves_what_it_cuts() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("log.jsonl");
+    let vfs: Arc<dyn Vfs> = Arc::new(crate::StdFs);
+    let b = JsonlBackend::open(Arc::clone(&vfs), &path, JsonlConfig::owned()).unwrap();
+    append_n(&b, 0, 10).await;
+    b.close().await.unwrap();
+    let clean = std::fs::read(&path).unwrap();
+    let config = JsonlConfig::owned();
+    let check = verify(&vfs, &path, &config).unwrap();
+    assert!(check.findings.is_empty(), "{check:?}");
+    assert_eq!((check.end_seq, check.bytes), (Seq(10), clean.len() as u64));
+
+    // A torn tail: found where the writer's open cuts; repair saves it.
+    let mut torn = clean.clone();
+    torn.extend_from_slice(br#"{"i":10,"pa"#);
+    std::fs::write(&path, &torn).unwrap();
+    let check = verify(&vfs, &path, &config).unwrap();
+    let f = &check.findings[0];
+    let at = clean.len() as u64;
+    assert_eq!((f.offset, f.remedy), (at, crate::Remedy::Truncate { at }));
+    let report = repair(&vfs, &path, &config, false).unwrap();
+    assert!(report.after.findings.is_empty(), "{:?}", report.after);
+    assert_eq!(std::fs::read(&report.saved[0]).unwrap(), br#"{"i":10,"pa"#);
+    assert_eq!(std::fs::read(&path).unwrap(), clean);
+
+    // A bad line with records after it: corruption; only salvage cuts it.
+    let lines: Vec<&[u8]> = clean.split_inclusive(|b| *b == b'\n').collect();
+    let mut bad = Vec::new();
+    for (i, l) in lines.iter().enumerate() {
+        bad.extend_from_slice(if i == 6 { b"not json\n" } else { l });
+    }
+    std::fs::write(&path, &bad).unwrap();
+    let check = verify(&vfs, &path, &config).unwrap();
+    let at: u64 = lines[..6].iter().map(|l| l.len() as u64).sum();
+    assert_eq!(check.findings[0].offset, at);
+    assert_eq!(check.end_seq, Seq(6));
+    assert!(matches!(
+        repair(&vfs, &path, &config, false),
+        Err(Error::Corrupt { .. })
+    ));
+    assert_eq!(std::fs::read(&path).unwrap(), bad);
+    let report = repair(&vfs, &path, &config, true).unwrap();
+    assert_eq!(report.after.end_seq, Seq(6));
+    assert!(report.after.findings.is_empty());
+    assert_eq!(
+        std::fs::read(&report.saved[0]).unwrap(),
+        bad[usize::try_from(at).unwrap()..]
+    );
+}

@@ -27,8 +27,12 @@ mod index;
 mod layout;
 mod published;
 mod recovery;
+mod repair;
 mod segment;
+mod verify;
 
+#[cfg(test)]
+mod check_tests;
 #[cfg(test)]
 mod tests;
 
@@ -43,7 +47,9 @@ use spool_engine::{
 };
 
 pub use recovery::RecoveryReport;
+pub use repair::repair;
 pub use segment::ReadMode;
+pub use verify::verify;
 
 use crate::lifecycle::{Lifecycle, take_lock};
 use layout::{CommitSlot, FRAMES_START, index_name, path_in};
@@ -483,7 +489,7 @@ impl SegmentedBackend {
     }
 }
 
-fn write_index(
+pub(crate) fn write_index(
     vfs: &dyn Vfs,
     dir: &Path,
     base: Seq,

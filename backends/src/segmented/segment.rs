@@ -62,6 +62,9 @@ pub(crate) struct Scan {
     pub(crate) index: Vec<(u64, u64)>,
     /// Where and why decoding stopped before the end, if it did.
     pub(crate) damage: Option<(u64, CorruptKind)>,
+    /// The timestamps of the first and last frames decoded (for `stat`).
+    pub(crate) first_ms: Option<i64>,
+    pub(crate) last_ms: Option<i64>,
 }
 
 impl Segment {
@@ -272,6 +275,8 @@ impl Segment {
             batch_end_seq: seq,
             index: vec![(seq.0, offset)],
             damage: None,
+            first_ms: None,
+            last_ms: None,
         };
         let mut last_indexed = offset;
         let mut pending = Vec::new();
@@ -295,6 +300,8 @@ impl Segment {
                     break;
                 }
                 Ok((f, used)) => {
+                    scan.first_ms.get_or_insert(f.timestamp_ms);
+                    scan.last_ms = Some(f.timestamp_ms);
                     if offset >= last_indexed + INDEX_INTERVAL_BYTES {
                         pending.push((seq.0, offset));
                         last_indexed = offset;

@@ -1,0 +1,250 @@
+//! Checking a segmented log without changing it: every segment's header,
+//! every frame's checksum and seq, the continuity of seqs from one segment
+//! to the next, each sealed segment's sparse index, and the active
+//! segment's tail against its durable point (the same decision table open
+//! applies, so what `verify` calls a torn tail is exactly what open cuts).
+//!
+//! Open reads only the active segment (R18); this reads everything, which
+//! is what `spool verify` and `spool stat` are for. It takes no lock and
+//! writes nothing: beside a live writer it reports what it saw, and a tail
+//! still being written may look torn ([`LogCheck::writer_active`] says so).
+
+use std::path::Path;
+
+use spool_engine::{CorruptKind, Error, OpenMode, Result, Seq, Vfs, frame};
+
+use crate::check::{Finding, LogCheck, Problem, Remedy, SegmentCheck};
+
+use super::index;
+use super::layout::{
+    FRAMES_START, HeaderProblem, SegmentHeader, index_name, path_in, segment_name,
+};
+use super::recovery::{Verdict, decide, durable_point, list_bases};
+use super::segment::{ReadMode, Scan, Segment};
+use super::{LOCK_FILE, RecoveryMode};
+
+/// Verifies the segmented log in `dir`, reading every byte of it once.
+pub fn verify(vfs: &dyn Vfs, dir: &Path) -> Result<LogCheck> {
+    let bases = list_bases(vfs, dir)?;
+    let mut check = LogCheck {
+        path: dir.to_path_buf(),
+        writer_active: writer_active(vfs, dir),
+        first_seq: bases.first().copied().unwrap_or(Seq::ZERO),
+        ..LogCheck::default()
+    };
+    check.end_seq = check.first_seq;
+    for (i, &base) in bases.iter().enumerate() {
+        let last = i + 1 == bases.len();
+        let name = segment_name(base);
+        let file = path_in(dir, &name);
+        if base != check.end_seq {
+            // Everything from here on no longer follows on.
+            check.findings.push(Finding {
+                file: file.clone(),
+                offset: 0,
+                problem: Problem::SeqGap {
+                    expected: check.end_seq,
+                    found: base,
+                },
+                remedy: Remedy::Salvage { at: 0 },
+            });
+            break;
+        }
+        let Some((segment, len)) = open_segment(vfs, dir, base, last, &mut check)? else {
+            break;
+        };
+        check.bytes += len;
+        let scan = segment.scan(
+            ReadMode::Pread,
+            FRAMES_START,
+            base,
+            len,
+            frame::PAYLOAD_MAX_BYTES,
+        )?;
+        if scan.batch_end > FRAMES_START {
+            check.oldest_ms = check.oldest_ms.or(scan.first_ms);
+            check.newest_ms = scan.last_ms.or(check.newest_ms);
+        }
+        let mut index_ok = false;
+        let damaged = if last {
+            judge_active(&segment, &file, len, &scan, &mut check)?
+        } else {
+            index_ok = check_index(vfs, dir, base, len, &scan, &mut check);
+            judge_sealed(&file, len, &scan, &mut check)
+        };
+        check.end_seq = scan.batch_end_seq;
+        check.segments.push(SegmentCheck {
+            file,
+            base,
+            end: scan.batch_end_seq,
+            bytes: len,
+            sealed: !last,
+            index_ok,
+        });
+        if damaged {
+            // Later segments cannot follow a segment cut short.
+            break;
+        }
+    }
+    Ok(check)
+}
+
+/// Whether a writer holds the log's lock now (trying it releases it again).
+fn writer_active(vfs: &dyn Vfs, dir: &Path) -> bool {
+    let path = dir.join(LOCK_FILE);
+    if vfs.open(&path, OpenMode::Read).is_err() {
+        return false;
+    }
+    matches!(vfs.lock(&path), Err(e) if e.kind() == std::io::ErrorKind::WouldBlock)
+}
+
+/// Opens segment `base` read-only and checks its header; `None` (with a
+/// finding) when it cannot be read as a segment.
+fn open_segment(
+    vfs: &dyn Vfs,
+    dir: &Path,
+    base: Seq,
+    last: bool,
+    check: &mut LogCheck,
+) -> Result<Option<(Segment, u64)>> {
+    let name = segment_name(base);
+    let path = path_in(dir, &name);
+    let file = vfs
+        .open(&path, OpenMode::Read)
+        .map_err(|e| Error::io("open segment", e))?;
+    let len = file.len().map_err(|e| Error::io("size segment", e))?;
+    let mut preamble = vec![0u8; usize::try_from(len.min(FRAMES_START)).unwrap_or(0)];
+    file.read_exact_at(&mut preamble, 0)
+        .map_err(|e| Error::io("read segment header", e))?;
+    let finding = |problem, offset, remedy| Finding {
+        file: path.clone(),
+        offset,
+        problem,
+        remedy,
+    };
+    let problem = match SegmentHeader::decode(&preamble) {
+        Ok(h) if h.base == base => {
+            return Ok(Some((
+                Segment::new(base, name, file, len, base, false),
+                len,
+            )));
+        }
+        Err(HeaderProblem::Damaged(_)) if last && len <= FRAMES_START => {
+            finding(Problem::TornSegment, 0, Remedy::RemoveSegment)
+        }
+        Ok(h) => finding(
+            Problem::Corrupt(CorruptKind::BadField {
+                field: "base seq",
+                value: h.base.0,
+            }),
+            8,
+            Remedy::Salvage { at: 0 },
+        ),
+        Err(HeaderProblem::Version(found)) => {
+            finding(Problem::UnsupportedVersion(found), 4, Remedy::None)
+        }
+        Err(HeaderProblem::Damaged(kind)) => {
+            finding(Problem::Corrupt(kind), 0, Remedy::Salvage { at: 0 })
+        }
+    };
+    check.bytes += len;
+    check.findings.push(problem);
+    Ok(None)
+}
+
+/// The active segment, judged by open's own decision table. Returns whether
+/// it is damaged.
+fn judge_active(
+    segment: &Segment,
+    file: &Path,
+    len: u64,
+    scan: &Scan,
+    check: &mut LogCheck,
+) -> Result<bool> {
+    let (durable_len, _) = durable_point(segment, len)?;
+    // Asked in salvage mode, the table also says where salvage would cut.
+    let finding = |offset, problem, remedy| Finding {
+        file: file.to_path_buf(),
+        offset,
+        problem,
+        remedy,
+    };
+    let finding = match decide(scan, len, durable_len, RecoveryMode::Salvage) {
+        Verdict::Clean => return Ok(false),
+        Verdict::TornTail { cut } => finding(
+            cut,
+            Problem::TornTail {
+                bytes: len.saturating_sub(cut),
+            },
+            Remedy::Truncate { at: cut },
+        ),
+        // Written by a newer spool: not damage to cut away.
+        Verdict::Corrupt { offset, kind } => finding(offset, Problem::Corrupt(kind), Remedy::None),
+        Verdict::Salvage { cut } => {
+            let (offset, kind) = scan.damage.unwrap_or((
+                len,
+                CorruptKind::Truncated {
+                    needed: durable_len,
+                    available: len,
+                },
+            ));
+            finding(offset, Problem::Corrupt(kind), Remedy::Salvage { at: cut })
+        }
+    };
+    check.findings.push(finding);
+    Ok(true)
+}
+
+/// A sealed segment was fully durable when it sealed: any damage in it is
+/// corruption, and its frames must run to its very end. Returns whether it
+/// is damaged.
+fn judge_sealed(file: &Path, len: u64, scan: &Scan, check: &mut LogCheck) -> bool {
+    let damage = scan.damage.or_else(|| {
+        (scan.batch_end < len).then_some((
+            scan.batch_end,
+            CorruptKind::Truncated {
+                needed: len,
+                available: scan.batch_end,
+            },
+        ))
+    });
+    let Some((offset, kind)) = damage else {
+        return false;
+    };
+    check.findings.push(Finding {
+        file: file.to_path_buf(),
+        offset,
+        problem: Problem::Corrupt(kind),
+        remedy: Remedy::Salvage { at: scan.batch_end },
+    });
+    true
+}
+
+/// Checks a sealed segment's index against its frames; returns whether it is
+/// present and right.
+fn check_index(
+    vfs: &dyn Vfs,
+    dir: &Path,
+    base: Seq,
+    len: u64,
+    scan: &Scan,
+    check: &mut LogCheck,
+) -> bool {
+    let path = path_in(dir, &index_name(base));
+    let present = vfs.open(&path, OpenMode::Read).and_then(|f| f.len()).ok();
+    if let Some(bytes) = present {
+        check.bytes += bytes;
+    }
+    let problem = match (present, index::load(vfs, &path, base, len)) {
+        (Some(_), Some(entries)) if entries == scan.index => return true,
+        (None, _) => Problem::IndexMissing,
+        (Some(_), _) => Problem::IndexStale,
+    };
+    check.findings.push(Finding {
+        file: path,
+        offset: 0,
+        problem,
+        remedy: Remedy::RewriteIndex,
+    });
+    false
+}
