@@ -4,33 +4,18 @@
 //! (text for people, `--json` for programs, in Codex app-server field names).
 
 use std::io::IsTerminal;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 
 use clap::{Args, ValueEnum};
 use serde_json::{Value, json};
-use spool_backends::{DirStorage, LogFormat, SegmentedConfig, StdFs};
 use spool_compat::{
-    CodexHome, Floor, ImportOutcome, MigrationStatus, PageOrder, PageQuery, SortBy, ThreadQuery,
+    Floor, ImportOutcome, MigrationStatus, PageOrder, PageQuery, SortBy, ThreadQuery,
 };
-use spool_engine::{Store, StoreConfig};
 use uuid::Uuid;
 
 use crate::failure::Failure;
-
-/// Prints a line to stdout; a closed pipe (`spool ls | head`) ends the
-/// program quietly, as a command line should, instead of panicking.
-macro_rules! say {
-    ($($arg:tt)*) => {{
-        use std::io::Write as _;
-        let mut out = std::io::stdout().lock();
-        if let Err(e) = writeln!(out, $($arg)*) {
-            if e.kind() == std::io::ErrorKind::BrokenPipe {
-                std::process::exit(0);
-            }
-        }
-    }};
-}
+use crate::target::{Target, codex_home, detect, open_store};
 
 /// The floor, as a flag.
 #[derive(Clone, Copy, Debug, ValueEnum)]
@@ -58,7 +43,7 @@ impl From<FloorArg> for Floor {
 /// `spool ls`.
 #[derive(Debug, Args)]
 pub(crate) struct LsArgs {
-    /// A CODEX_HOME.
+    /// A CODEX_HOME or a spool store directory.
     pub(crate) path: PathBuf,
     /// Threads per page (default 25, at most 100).
     #[arg(long, default_value_t = 25)]
@@ -96,10 +81,10 @@ pub(crate) enum SortArg {
     reason = "clap flags: each is one switch of the command line"
 )]
 pub(crate) struct ShowArgs {
-    /// A CODEX_HOME.
+    /// A CODEX_HOME or a spool store directory.
     pub(crate) path: PathBuf,
-    /// The thread id.
-    pub(crate) id: Uuid,
+    /// The thread id (in a store: a thread id or a log id).
+    pub(crate) id: String,
     /// Print the raw lines of the history.
     #[arg(long, conflicts_with = "items")]
     pub(crate) records: bool,
@@ -126,10 +111,10 @@ pub(crate) struct ShowArgs {
 /// `spool actions`.
 #[derive(Debug, Args)]
 pub(crate) struct ActionsArgs {
-    /// A CODEX_HOME.
+    /// A CODEX_HOME or a spool store directory.
     pub(crate) path: PathBuf,
-    /// The thread id.
-    pub(crate) id: Uuid,
+    /// The thread id (in a store: a thread id or a log id).
+    pub(crate) id: String,
     /// One action per line, or one JSON array.
     #[arg(long, value_enum, default_value = "jsonl")]
     pub(crate) format: ActionFormat,
@@ -186,30 +171,14 @@ pub(crate) struct MigrateArgs {
     pub(crate) json: bool,
 }
 
-/// The CODEX_HOME at `path`, or a usage failure saying what it is not.
-fn codex_home(path: &Path) -> Result<CodexHome, Failure> {
-    let looks = ["sessions", "archived_sessions", "session_index.jsonl"]
-        .iter()
-        .any(|p| path.join(p).exists());
-    if !looks {
-        return Err(Failure::usage(
-            "not_a_codex_home",
-            format!(
-                "{} is not a CODEX_HOME (no sessions/, archived_sessions/ or session_index.jsonl); for a spool store, export it first: spool export --store DIR CODEX_HOME",
-                path.display()
-            ),
-        ));
-    }
-    Ok(CodexHome::new(path))
-}
-
-async fn open_store(dir: &Path) -> Result<Store, Failure> {
-    let storage = DirStorage::new(
-        Arc::new(StdFs),
-        dir,
-        LogFormat::Segmented(SegmentedConfig::default()),
-    )?;
-    Ok(Store::open(Arc::new(storage), StoreConfig::default()).await?)
+/// A thread id argument.
+fn thread_id(id: &str) -> Result<Uuid, Failure> {
+    Uuid::parse_str(id).map_err(|e| {
+        Failure::usage(
+            "invalid",
+            format!("{id:?} is not a thread id (a UUID): {e}"),
+        )
+    })
 }
 
 fn print_json(value: &Value) {
@@ -221,7 +190,10 @@ fn print_json(value: &Value) {
 
 /// `spool ls`.
 pub(crate) async fn ls(args: &LsArgs) -> Result<(), Failure> {
-    let home = codex_home(&args.path)?;
+    let home = match detect(&args.path)? {
+        Target::Codex(home) => home,
+        Target::Store(dir) => return crate::store_view::ls(args, &dir).await,
+    };
     let query = ThreadQuery {
         limit: args.limit,
         cursor: args.cursor.clone(),
@@ -262,14 +234,24 @@ pub(crate) async fn ls(args: &LsArgs) -> Result<(), Failure> {
 
 /// `spool show`.
 pub(crate) async fn show(args: &ShowArgs) -> Result<(), Failure> {
-    let home = codex_home(&args.path)?;
-    let thread = home.open_thread(&args.id).await?;
+    let (home, id, _exported) = match detect(&args.path)? {
+        Target::Codex(home) => (home, thread_id(&args.id)?, None),
+        Target::Store(dir) if args.records => {
+            return crate::store_view::show_records(args, &dir).await;
+        }
+        Target::Store(dir) => match crate::store_view::codex_thread(&dir, &args.id).await? {
+            Some((tmp, home, id)) => (home, id, Some(tmp)),
+            // Not a Codex thread: its records are what there is to show.
+            None => return crate::store_view::show_records(args, &dir).await,
+        },
+    };
+    let thread = home.open_thread(&id).await?;
     let floor: Floor = args.floor.into();
     if args.records {
         floor.check(
             spool_compat::Operation::Read,
             thread.mode(),
-            &args.id.to_string(),
+            &id.to_string(),
         )?;
         for (_, line) in thread.read_lines(0, thread.len()).await? {
             say!("{}", String::from_utf8_lossy(line.bytes()));
@@ -345,8 +327,23 @@ fn summary(item: &Value) -> String {
 
 /// `spool actions`.
 pub(crate) async fn actions(args: &ActionsArgs) -> Result<(), Failure> {
-    let home = codex_home(&args.path)?;
-    let thread = home.open_thread(&args.id).await?;
+    let (home, id, _exported) = match detect(&args.path)? {
+        Target::Codex(home) => (home, thread_id(&args.id)?, None),
+        Target::Store(dir) => match crate::store_view::codex_thread(&dir, &args.id).await? {
+            Some((tmp, home, id)) => (home, id, Some(tmp)),
+            None => {
+                return Err(Failure::usage(
+                    "not_found",
+                    format!(
+                        "{} names no Codex thread in the store {}",
+                        args.id,
+                        dir.display()
+                    ),
+                ));
+            }
+        },
+    };
+    let thread = home.open_thread(&id).await?;
     let actions = spool_compat::export_actions(&thread).await?;
     match args.format {
         ActionFormat::Jsonl => {
@@ -362,7 +359,7 @@ pub(crate) async fn actions(args: &ActionsArgs) -> Result<(), Failure> {
 /// `spool import`.
 pub(crate) async fn import(args: &ImportArgs) -> Result<(), Failure> {
     let home = codex_home(&args.codex_home)?;
-    let store = open_store(&args.store).await?;
+    let store = open_store(&args.store, spool_engine::StoreConfig::default()).await?;
     let bar = (!args.json && std::io::stderr().is_terminal()).then(|| {
         let bar = indicatif::ProgressBar::new(0);
         bar.set_style(
@@ -446,7 +443,7 @@ pub(crate) async fn export(args: &ExportArgs) -> Result<(), Failure> {
             ),
         ));
     }
-    let store = open_store(&args.store).await?;
+    let store = open_store(&args.store, spool_engine::StoreConfig::default()).await?;
     let threads = (!args.threads.is_empty()).then_some(&args.threads[..]);
     let written = spool_compat::export_store(&store, &args.codex_home, threads).await;
     store.close().await?;

@@ -189,7 +189,7 @@ pub(crate) async fn run(args: &DemoArgs) -> Result<(), DemoError> {
         None => dir.with_file_name("codex"),
     };
     let codex = crate::demo_codex::run(&codex_base).await?;
-    let codex_ok = codex.round_trip_identical && codex.ordinals_ok;
+    let codex_ok = codex.round_trip_identical && codex.ordinals_ok && codex.verify_findings == 0;
     summary.codex = Some(codex);
     print(&summary, args.json);
     if !codex_ok {
@@ -294,6 +294,10 @@ fn print(summary: &Summary, json: bool) {
         println!(
             "imported {} files into a spool store; exported back byte for byte: {}; ordinals as Codex expects: {}",
             codex.imported_files, codex.round_trip_identical, codex.ordinals_ok
+        );
+        println!(
+            "verified the store: {} logs, {} records, every checksum, seq and tail: {} finding(s)",
+            codex.verified_logs, codex.verified_records, codex.verify_findings
         );
         println!("turns of the reverted thread:");
         for turn in &codex.reverted_turns {

@@ -1,6 +1,6 @@
 //! The Codex half of `spool demo`: a small CODEX_HOME written with spool's
 //! own Codex writer (a legacy thread, a paginated one, a fork of it, then a
-//! revert of it), imported into a spool store, exported back and compared
+//! revert of it), imported into a spool store, verified, exported back and compared
 //! byte for byte, with the reverted thread's turns shown as Codex shows
 //! them.
 
@@ -25,6 +25,12 @@ pub(crate) struct CodexSummary {
     pub(crate) threads: BTreeMap<String, String>,
     /// Rollout files (and the session index) imported into the store.
     pub(crate) imported_files: usize,
+    /// Logs of the store checked by `verify` (every checksum, seq and tail).
+    pub(crate) verified_logs: usize,
+    /// Records in them.
+    pub(crate) verified_records: u64,
+    /// What verify found (none, or the demo fails).
+    pub(crate) verify_findings: usize,
     /// Whether every file came back byte for byte from the store.
     pub(crate) round_trip_identical: bool,
     /// The reverted thread's turns after the revert: `status: first user text`.
@@ -98,6 +104,7 @@ pub(crate) async fn run(base: &Path) -> Result<CodexSummary, CodexError> {
     let export_dir = base.join("exported");
     spool_compat::export_store(&store, &export_dir, None).await?;
     store.close().await?;
+    let (verified_logs, verified_records, verify_findings) = verify_store(&base.join("store"))?;
     let mut round_trip_identical = true;
     for file in home.files()? {
         let relative = file.path.strip_prefix(&home_dir).unwrap_or(&file.path);
@@ -124,8 +131,25 @@ pub(crate) async fn run(base: &Path) -> Result<CodexSummary, CodexError> {
         home: home_dir.display().to_string(),
         threads,
         imported_files,
+        verified_logs,
+        verified_records,
+        verify_findings,
         round_trip_identical,
         reverted_turns,
         ordinals_ok,
     })
+}
+
+/// What `spool verify` does to a store: every byte of every log, checksums
+/// included. Returns the logs, their records and the findings.
+fn verify_store(store: &Path) -> Result<(usize, u64, usize), CodexError> {
+    let (mut logs, mut records, mut findings) = (0, 0, 0);
+    let listing = |e| CodexError::io("list the store's logs", store, e);
+    for entry in std::fs::read_dir(store.join("logs")).map_err(listing)? {
+        let check = spool_backends::segmented::verify(&StdFs, &entry.map_err(listing)?.path())?;
+        logs += 1;
+        records += check.records();
+        findings += check.findings.len();
+    }
+    Ok((logs, records, findings))
 }

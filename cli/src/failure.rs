@@ -67,6 +67,7 @@ impl From<spool_compat::CodexError> for Failure {
             | "bad_ordinals"
             | "bad_lineage"
             | "corrupt"
+            | "conflict"
             | "invalid_utf8" => 1,
             _ => 2,
         };

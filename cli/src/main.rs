@@ -5,19 +5,40 @@
 //! once, a live tail folding them into a read model, pages read forwards and
 //! backwards through opaque cursors, and an optimistic-concurrency conflict;
 //! then a Codex home written, imported, exported and compared.
-//! The Codex commands (`ls`, `show`, `actions`, `import`, `export`,
-//! `migrate`, in codex.rs) work on a CODEX_HOME and a spool store; the other
-//! operator commands (init, append, tail, verify, repair, stat) are issue 9's
-//! next steps.
+//! The operator commands: `init`, `append`, `tail` (init.rs, append.rs,
+//! tail.rs), `verify`, `repair`, `stat` (check.rs), and the Codex commands
+//! `ls`, `show`, `actions`, `import`, `export`, `migrate` (codex.rs; `ls` and
+//! `show` also read stores, store_view.rs). A PATH is a store directory or a
+//! CODEX_HOME, told apart by target.rs.
 
 #![forbid(unsafe_code)]
 // A command line's job is to print.
 #![allow(clippy::print_stdout)]
 
+/// Prints a line to stdout; a closed pipe (`spool ls | head`) ends the
+/// program quietly, as a command line should, instead of panicking.
+macro_rules! say {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let mut out = std::io::stdout().lock();
+        if let Err(e) = writeln!(out, $($arg)*) {
+            if e.kind() == std::io::ErrorKind::BrokenPipe {
+                std::process::exit(0);
+            }
+        }
+    }};
+}
+
+mod append;
+mod check;
 mod codex;
 mod demo;
 mod demo_codex;
 mod failure;
+mod init;
+mod store_view;
+mod tail;
+mod target;
 
 use std::process::ExitCode;
 
@@ -43,6 +64,30 @@ enum Command {
     ///
     /// Example: spool demo --events 10000 --writers 16
     Demo(demo::DemoArgs),
+    /// Create a store directory.
+    ///
+    /// Example: spool init ~/spool-store --backend segmented
+    Init(init::InitArgs),
+    /// Append JSON lines from stdin to a log (or a Codex thread); prints each seq once acknowledged.
+    ///
+    /// Example: printf '{"n":1}\n{"n":2}\n' | spool append ~/spool-store orders --create --sync data
+    Append(append::AppendArgs),
+    /// Print a log's records from a seq, and with -f follow new ones.
+    ///
+    /// Example: spool tail ~/spool-store orders --from 100 -f
+    Tail(tail::TailArgs),
+    /// Check every checksum, index, seq and tail; exit 0 clean, 1 damage, 2 error.
+    ///
+    /// Example: spool verify ~/spool-store --json
+    Verify(check::VerifyArgs),
+    /// Cut torn tails (and with --salvage, mid-log damage), saving every byte cut.
+    ///
+    /// Example: spool repair ~/spool-store --dry-run
+    Repair(check::RepairArgs),
+    /// Logs, records, bytes, segments, oldest and newest, index health.
+    ///
+    /// Example: spool stat ~/.codex --json
+    Stat(check::StatArgs),
     /// List the threads of a CODEX_HOME, newest first.
     ///
     /// Example: spool ls ~/.codex --limit 10 --json
@@ -88,9 +133,18 @@ fn main() -> ExitCode {
             | Command::Show(codex::ShowArgs { json: true, .. })
             | Command::Import(codex::ImportArgs { json: true, .. })
             | Command::Migrate(codex::MigrateArgs { json: true, .. })
+            | Command::Verify(check::VerifyArgs { json: true, .. })
+            | Command::Repair(check::RepairArgs { json: true, .. })
+            | Command::Stat(check::StatArgs { json: true, .. })
     );
     let codex = match &cli.command {
         Command::Demo(_) => None,
+        Command::Init(args) => Some(runtime.block_on(init::init(args))),
+        Command::Append(args) => Some(runtime.block_on(append::append(args))),
+        Command::Tail(args) => Some(runtime.block_on(tail::tail(args))),
+        Command::Verify(args) => Some(runtime.block_on(check::verify(args))),
+        Command::Repair(args) => Some(check::repair(args)),
+        Command::Stat(args) => Some(runtime.block_on(check::stat(args))),
         Command::Ls(args) => Some(runtime.block_on(codex::ls(args))),
         Command::Show(args) => Some(runtime.block_on(codex::show(args))),
         Command::Actions(args) => Some(runtime.block_on(codex::actions(args))),

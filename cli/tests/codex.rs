@@ -107,10 +107,10 @@ fn ls_lists_with_codex_field_names_per_floor_and_pages_by_cursor() {
     ]));
     assert_eq!(second["data"][0]["id"], LEGACY);
     assert!(second["nextCursor"].is_null());
-    // Not a home: exit 2, a typed error.
+    // Neither a home nor a store: exit 2, a typed error.
     let out = spool(&["ls", "/nonexistent", "--json"]);
     assert_eq!(out.status.code(), Some(2));
-    assert_eq!(json(&out)["error"]["code"], "not_a_codex_home");
+    assert_eq!(json(&out)["error"]["code"], "not_found");
 }
 
 #[test]

@@ -34,6 +34,10 @@ fn demo_appends_tails_pages_and_reports_a_conflict() {
     assert_eq!(codex["threads"].as_object().unwrap().len(), 3);
     assert_eq!(codex["imported_files"], 4);
     assert_eq!(codex["round_trip_identical"], true);
+    // The store was verified: the catalog and the four imported logs.
+    assert_eq!(codex["verified_logs"], 5);
+    assert_eq!(codex["verify_findings"], 0);
+    assert!(codex["verified_records"].as_u64().unwrap() > 20);
     assert_eq!(codex["ordinals_ok"], true);
     assert_eq!(
         codex["reverted_turns"],

@@ -328,6 +328,12 @@ impl ThreadWriter {
         &self.mode
     }
 
+    /// The line index (in the current file) the next appended line gets.
+    #[must_use]
+    pub fn next_line(&self) -> u64 {
+        self.backend.next_seq().0
+    }
+
     /// The ordinal the next line gets (paginated only).
     #[must_use]
     pub fn next_ordinal(&self) -> Option<u64> {
