@@ -8,7 +8,6 @@
 //! readers); this module walks a PATH, prints, and picks the exit code:
 //! 0 clean, 1 damage found (or left), 2 usage or I/O error.
 
-use std::io::IsTerminal as _;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -19,6 +18,7 @@ use spool_compat::{CodexHome, Floor, HistoryMode};
 use spool_engine::Vfs;
 
 use crate::failure::Failure;
+use crate::progress::Progress;
 use crate::target::{LogFiles, Target, detect, store_logs};
 
 /// `spool verify`.
@@ -156,33 +156,16 @@ fn check_log(files: &LogFiles) -> Result<LogCheck, Failure> {
     })
 }
 
-/// A progress bar over `len` items on a terminal, unless `quiet`.
-fn progress(len: usize, quiet: bool) -> Option<indicatif::ProgressBar> {
-    (!quiet && std::io::stderr().is_terminal()).then(|| {
-        let bar = indicatif::ProgressBar::new(len as u64);
-        bar.set_style(
-            indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} {msg}")
-                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
-        );
-        bar
-    })
-}
-
 /// Every log of the store at `dir`, verified.
 fn check_store(dir: &Path, quiet: bool) -> Result<Vec<(String, LogFiles, LogCheck)>, Failure> {
     let logs = store_logs(dir)?;
-    let bar = progress(logs.len(), quiet);
+    let progress = Progress::new("logs", quiet);
+    progress.set_len(logs.len());
     let mut out = Vec::with_capacity(logs.len());
     for (name, files) in logs {
-        if let Some(bar) = &bar {
-            bar.set_message(name.clone());
-            bar.inc(1);
-        }
+        progress.step(&name);
         let check = check_log(&files)?;
         out.push((name, files, check));
-    }
-    if let Some(bar) = bar {
-        bar.finish_and_clear();
     }
     Ok(out)
 }
@@ -314,7 +297,8 @@ async fn check_codex(
     quiet: bool,
 ) -> Result<(Vec<Row>, Vec<String>, CodexStats), Failure> {
     let threads = home.threads()?;
-    let bar = progress(threads.len(), quiet);
+    let progress = Progress::new("threads", quiet);
+    progress.set_len(threads.len());
     let mut rows = Vec::new();
     let mut notes = Vec::new();
     let mut stats = CodexStats {
@@ -322,9 +306,7 @@ async fn check_codex(
         ..CodexStats::default()
     };
     for thread in &threads {
-        if let Some(bar) = &bar {
-            bar.inc(1);
-        }
+        progress.step("");
         for file in &thread.files {
             stats.files += 1;
             let time = file.name.time.to_string();
@@ -367,9 +349,7 @@ async fn check_codex(
             }
         }
     }
-    if let Some(bar) = bar {
-        bar.finish_and_clear();
-    }
+    drop(progress);
     Ok((rows, notes, stats))
 }
 

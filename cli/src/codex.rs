@@ -3,9 +3,7 @@
 //! `migrate`. Each is a thin layer over spool-compat: parse, call, print
 //! (text for people, `--json` for programs, in Codex app-server field names).
 
-use std::io::IsTerminal;
 use std::path::PathBuf;
-use std::sync::Arc;
 
 use clap::{Args, ValueEnum};
 use serde_json::{Value, json};
@@ -15,6 +13,7 @@ use spool_compat::{
 use uuid::Uuid;
 
 use crate::failure::Failure;
+use crate::progress::Progress;
 use crate::target::{Target, codex_home, detect, open_store};
 
 /// The floor, as a flag.
@@ -360,24 +359,9 @@ pub(crate) async fn actions(args: &ActionsArgs) -> Result<(), Failure> {
 pub(crate) async fn import(args: &ImportArgs) -> Result<(), Failure> {
     let home = codex_home(&args.codex_home)?;
     let store = open_store(&args.store, spool_engine::StoreConfig::default()).await?;
-    let bar = (!args.json && std::io::stderr().is_terminal()).then(|| {
-        let bar = indicatif::ProgressBar::new(0);
-        bar.set_style(
-            indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} files")
-                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
-        );
-        bar
-    });
-    let progress: Option<spool_compat::ProgressFn> = bar.clone().map(|bar| {
-        Arc::new(move |p: spool_compat::ImportProgress| {
-            bar.set_length(p.total as u64);
-            bar.set_position(p.done as u64);
-        }) as spool_compat::ProgressFn
-    });
-    let report = spool_compat::import_home(&home, &store, progress).await;
-    if let Some(bar) = bar {
-        bar.finish_and_clear();
-    }
+    let progress = Progress::new("files", args.json);
+    let report = spool_compat::import_home(&home, &store, progress.callback()).await;
+    drop(progress);
     let report = report?;
     store.close().await?;
     let mut problems = 0;
@@ -445,7 +429,11 @@ pub(crate) async fn export(args: &ExportArgs) -> Result<(), Failure> {
     }
     let store = open_store(&args.store, spool_engine::StoreConfig::default()).await?;
     let threads = (!args.threads.is_empty()).then_some(&args.threads[..]);
-    let written = spool_compat::export_store(&store, &args.codex_home, threads).await;
+    let progress = Progress::new("logs", false);
+    let written =
+        spool_compat::export_store_with(&store, &args.codex_home, threads, progress.callback())
+            .await;
+    drop(progress);
     store.close().await?;
     for path in written? {
         say!("{}", path.display());
@@ -457,7 +445,11 @@ pub(crate) async fn export(args: &ExportArgs) -> Result<(), Failure> {
 pub(crate) async fn migrate(args: &MigrateArgs) -> Result<(), Failure> {
     let home = codex_home(&args.codex_home)?;
     let threads = (!args.threads.is_empty()).then_some(&args.threads[..]);
-    let report = spool_compat::migrate_home(&home, threads, args.apply).await?;
+    let progress = Progress::new("threads", args.json);
+    let report =
+        spool_compat::migrate_home_with(&home, threads, args.apply, progress.callback()).await;
+    drop(progress);
+    let report = report?;
     let mut failed = 0;
     let rows: Vec<Value> = report
         .iter()

@@ -116,12 +116,13 @@ impl ImportReport {
     }
 }
 
-/// Progress of a long import, after each file.
+/// Progress of a long import, export or migration, after each file,
+/// log or thread.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct ImportProgress {
-    /// Files done.
+    /// Files (logs, threads) done.
     pub done: usize,
-    /// Files in the run.
+    /// Files (logs, threads) in the run.
     pub total: usize,
 }
 

@@ -85,8 +85,23 @@ pub async fn migrate_home(
     threads: Option<&[Uuid]>,
     apply: bool,
 ) -> Result<Vec<Migration>> {
+    migrate_home_with(home, threads, apply, None).await
+}
+
+/// [`migrate_home`], calling `progress` after each thread of the home.
+pub async fn migrate_home_with(
+    home: &CodexHome,
+    threads: Option<&[Uuid]>,
+    apply: bool,
+    progress: Option<crate::ProgressFn>,
+) -> Result<Vec<Migration>> {
     let mut out = Vec::new();
-    for files in home.threads()? {
+    let all = home.threads()?;
+    let total = all.len();
+    for (i, files) in all.into_iter().enumerate() {
+        if let Some(progress) = &progress {
+            progress(crate::ImportProgress { done: i, total });
+        }
         if threads.is_some_and(|t| !t.contains(&files.id)) {
             continue;
         }

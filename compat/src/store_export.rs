@@ -31,7 +31,7 @@ use spool_engine::{Archived, ListQuery, Log, LogId, Store};
 use uuid::Uuid;
 
 use crate::error::{CodexError, Result};
-use crate::import::SESSION_INDEX_LOG;
+use crate::import::{ImportProgress, ProgressFn, SESSION_INDEX_LOG};
 use crate::name::RolloutName;
 
 /// Writes the Codex history in `store` into the CODEX_HOME at `dest`: all
@@ -41,6 +41,19 @@ pub async fn export_store(
     dest: &Path,
     threads: Option<&[Uuid]>,
 ) -> Result<Vec<PathBuf>> {
+    export_store_with(store, dest, threads, None).await
+}
+
+/// [`export_store`], calling `progress` after each of the store's logs
+/// (its `total` is the number of logs in the store).
+pub async fn export_store_with(
+    store: &Store,
+    dest: &Path,
+    threads: Option<&[Uuid]>,
+    progress: Option<ProgressFn>,
+) -> Result<Vec<PathBuf>> {
+    let total = store.len();
+    let mut done = 0;
     let query = ListQuery {
         archived: Archived::Include,
         ..ListQuery::default()
@@ -54,6 +67,10 @@ pub async fn export_store(
     loop {
         let page = store.list(&query, cursor.as_deref(), spool_engine::MAX_LIST_LIMIT)?;
         for info in &page.logs {
+            done += 1;
+            if let Some(progress) = &progress {
+                progress(ImportProgress { done, total });
+            }
             let codex = &info.metadata["codex"];
             if codex["kind"] != "rollout" {
                 continue;
