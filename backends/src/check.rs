@@ -109,9 +109,6 @@ pub struct LogCheck {
     pub oldest_ms: Option<i64>,
     /// See `oldest_ms`.
     pub newest_ms: Option<i64>,
-    /// Whether another process held the writer lock while this ran (its
-    /// tail may have been a write in flight).
-    pub writer_active: bool,
     /// What is wrong, in file order.
     pub findings: Vec<Finding>,
 }
@@ -150,25 +147,36 @@ pub struct RepairReport {
     pub after: LogCheck,
 }
 
-/// `<file>.cut-<at>`: where repair saves the bytes of `file` it cuts at `at`.
-pub(crate) fn side_path(file: &Path, at: u64) -> PathBuf {
-    let mut name = file.as_os_str().to_owned();
-    name.push(format!(".cut-{at}"));
-    PathBuf::from(name)
+/// A name for bytes set aside from `file`: `<file>.<tag>`, or
+/// `<file>.<tag>.1`, `.2`, … when taken, so an earlier repair's side file
+/// is never overwritten.
+pub(crate) fn free_side_path(vfs: &dyn Vfs, file: &Path, tag: &str) -> PathBuf {
+    let mut n = 0u32;
+    loop {
+        let mut name = file.as_os_str().to_owned();
+        name.push(format!(".{tag}"));
+        if n > 0 {
+            name.push(format!(".{n}"));
+        }
+        let path = PathBuf::from(name);
+        if vfs.open(&path, OpenMode::Read).is_err() {
+            return path;
+        }
+        n += 1;
+    }
 }
 
-/// Copies bytes `at..len` of `file` to its side file, durably (file and
-/// directory entry), in bounded chunks; returns the side file's path.
+/// Copies bytes `at..len` of `file` to a new side file `<file>.cut-<at>`
+/// (see [`free_side_path`]), durably (file and directory entry), in bounded
+/// chunks; returns the side file's path.
 pub(crate) fn save_tail(vfs: &dyn Vfs, file: &Path, at: u64, len: u64) -> Result<PathBuf> {
     let source = vfs
         .open(file, OpenMode::Read)
         .map_err(|e| Error::io("open file to save from", e))?;
-    let side = side_path(file, at);
+    let side = free_side_path(vfs, file, &format!("cut-{at}"));
     let out = vfs
-        .open(&side, OpenMode::Create)
+        .open(&side, OpenMode::CreateNew)
         .map_err(|e| Error::io("create side file", e))?;
-    out.set_len(0)
-        .map_err(|e| Error::io("write side file", e))?;
     let mut offset = at;
     while offset < len {
         let n = (len - offset).min(4 << 20);

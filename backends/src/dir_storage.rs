@@ -38,6 +38,9 @@ pub struct DirStorage {
     jsonl: JsonlConfig,
     /// The kind of new logs that do not name one.
     default_jsonl: bool,
+    /// Opens logs as a reader beside another process's writer; writes
+    /// nothing (see [`DirStorage::read_only`]).
+    read_only: bool,
 }
 
 impl DirStorage {
@@ -46,16 +49,48 @@ impl DirStorage {
     /// uses its default configuration (see [`DirStorage::with`]).
     pub fn new(vfs: Arc<dyn Vfs>, root: impl Into<PathBuf>, default: LogFormat) -> Result<Self> {
         let root = root.into();
-        vfs.create_dir_all(&root.join("logs"))
-            .map_err(|e| Error::io("create store directory", e))?;
+        crate::lifecycle::create_dir_durably(vfs.as_ref(), &root.join("logs"))?;
         let storage = DirStorage {
             vfs,
             root,
             segmented: SegmentedConfig::default(),
             jsonl: JsonlConfig::owned(),
             default_jsonl: matches!(default, LogFormat::Jsonl(_)),
+            read_only: false,
         };
         Ok(storage.with(default))
+    }
+
+    /// The existing root at `root`, for reading beside a writer in another
+    /// process: logs are opened read-only (no lock, no recovery, nothing
+    /// written; they show what was written when opened), and `remove` and
+    /// `put_blob` are `ReadOnly`. For [`Store::open_read_only`](spool_engine::Store::open_read_only).
+    pub fn read_only(
+        vfs: Arc<dyn Vfs>,
+        root: impl Into<PathBuf>,
+        default: LogFormat,
+    ) -> Result<Self> {
+        let root = root.into();
+        vfs.list(&root.join("logs"))
+            .map_err(|e| Error::io("open store directory", e))?;
+        let storage = DirStorage {
+            vfs,
+            root,
+            segmented: SegmentedConfig::default(),
+            jsonl: JsonlConfig::owned(),
+            default_jsonl: matches!(default, LogFormat::Jsonl(_)),
+            read_only: true,
+        };
+        Ok(storage.with(default))
+    }
+
+    fn refuse_writes(&self) -> Result<()> {
+        if self.read_only {
+            return Err(Error::ReadOnly {
+                object: self.root.display().to_string(),
+            });
+        }
+        Ok(())
     }
 
     /// Sets the configuration of one kind of log.
@@ -162,12 +197,14 @@ impl Storage for DirStorage {
         } else {
             self.segmented_path(id)
         };
+        let read_only = self.read_only;
         // Opening recovers the log: blocking I/O, off the async workers.
         tokio::task::spawn_blocking(move || -> Result<Arc<dyn Backend>> {
-            Ok(if jsonl {
-                Arc::new(JsonlBackend::open(vfs, path, jsonl_config)?)
-            } else {
-                Arc::new(SegmentedBackend::open(vfs, path, segmented)?)
+            Ok(match (jsonl, read_only) {
+                (true, false) => Arc::new(JsonlBackend::open(vfs, path, jsonl_config)?),
+                (true, true) => Arc::new(JsonlBackend::open_read_only(vfs, path, jsonl_config)?),
+                (false, false) => Arc::new(SegmentedBackend::open(vfs, path, segmented)?),
+                (false, true) => Arc::new(SegmentedBackend::open_read_only(vfs, path, segmented)?),
             })
         })
         .await
@@ -175,6 +212,7 @@ impl Storage for DirStorage {
     }
 
     async fn remove(&self, id: &LogId) -> Result<()> {
+        self.refuse_writes()?;
         // Whichever kind it was: removing what is not there is fine.
         self.remove_segmented(&self.segmented_path(id))?;
         let path = self.jsonl_path(id);
@@ -210,6 +248,7 @@ impl Storage for DirStorage {
     }
 
     async fn put_blob(&self, name: &LogId, bytes: Bytes) -> Result<()> {
+        self.refuse_writes()?;
         // Write aside, make it durable, then rename over the old one and
         // make the rename durable: a crash leaves the old or the new blob.
         let path = self.blob_path(name);

@@ -113,3 +113,31 @@ impl Lifecycle {
             .take();
     }
 }
+
+/// Creates `dir` and its missing parents, each new entry made durable (the
+/// directory it was created in fsynced): a log acknowledged as durable must
+/// not vanish with its directory in a power loss.
+pub(crate) fn create_dir_durably(vfs: &dyn Vfs, dir: &Path) -> Result<()> {
+    let mut missing = Vec::new();
+    let mut at = dir;
+    loop {
+        match vfs.list(at) {
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => missing.push(at),
+            _ => break,
+        }
+        match at.parent() {
+            Some(parent) if !parent.as_os_str().is_empty() => at = parent,
+            _ => break,
+        }
+    }
+    vfs.create_dir_all(dir)
+        .map_err(|e| Error::io("create directory", e))?;
+    // Outermost first, so each entry is synced in a directory that is.
+    for new in missing.iter().rev() {
+        if let Some(parent) = new.parent().filter(|p| !p.as_os_str().is_empty()) {
+            vfs.sync_dir(parent)
+                .map_err(|e| Error::io("sync directory", e))?;
+        }
+    }
+    Ok(())
+}

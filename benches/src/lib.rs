@@ -1,13 +1,15 @@
 //! spool-benches: shared workloads and baselines for the criterion benches
-//! (and, later, the side-by-side harness), so every number comes from the
-//! same deterministic records: [`raw`] framed records and [`plain`] JSONL
-//! as the limits, [`harness`] for what the benches share.
+//! and the side-by-side harness ([`compare`], `--bin compare`), so every
+//! number comes from the same deterministic records: [`raw`] framed records
+//! and [`plain`] JSONL as the limits, [`harness`] for what the benches
+//! share.
 //!
 //! The mixed workload follows PEERS.md §4b: 70 % ~200 B, 25 % ~1 KiB and
 //! 5 % ~16 KiB JSON records, generated from a fixed seed.
 
 #![forbid(unsafe_code)]
 
+pub mod compare;
 pub mod harness;
 pub mod plain;
 pub mod raw;

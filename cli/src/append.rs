@@ -2,32 +2,23 @@
 //! thread, each seq printed once it is acknowledged (with `--sync data`,
 //! once it is durable), so a script knows exactly what is safe.
 //!
-//! Lines are read on a blocking thread and appended in batches of what has
-//! arrived (up to 1,024 lines or 4 MiB): one write, and with `--sync data`
-//! one fsync, per batch, while a slow producer still gets each line
-//! acknowledged as it comes. A line that is not JSON stops the run before
-//! its batch is written; what was printed before stays acknowledged.
+//! Lines come in batches of what has arrived (input.rs): one write, and
+//! with `--sync data` one fsync, per batch, while a slow producer still
+//! gets each line acknowledged as it comes. A line that is not JSON stops
+//! the run after the lines before it; what was printed stays acknowledged.
 
-use std::io::{BufRead as _, Read as _};
 use std::path::PathBuf;
 
 use clap::{Args, ValueEnum};
 use serde_json::Value;
 use spool_compat::{HistoryMode, NewLine, NewThread, ThreadWriter, WriterOptions};
 use spool_engine::{Durability, LogId, Seq, StoreConfig};
-use tokio::sync::mpsc;
 use uuid::Uuid;
 
 use crate::codex::FloorArg;
 use crate::failure::Failure;
+use crate::input::{Input, Line};
 use crate::target::{Target, detect, open_store};
-
-/// Most lines one batch takes.
-const BATCH_LINES: usize = 1024;
-/// Most bytes one batch takes (a larger single line is a batch of its own).
-const BATCH_BYTES: usize = 4 << 20;
-/// Longest line read from stdin.
-const MAX_LINE_BYTES: usize = 8 << 20;
 
 /// `spool append`.
 #[derive(Debug, Args)]
@@ -59,12 +50,6 @@ pub(crate) enum SyncArg {
     Data,
 }
 
-/// One line from stdin, numbered from 1.
-struct Line {
-    number: u64,
-    bytes: Vec<u8>,
-}
-
 /// `spool append`.
 pub(crate) async fn append(args: &AppendArgs) -> Result<(), Failure> {
     let target = match detect(&args.path) {
@@ -76,96 +61,10 @@ pub(crate) async fn append(args: &AppendArgs) -> Result<(), Failure> {
         }
         Err(e) => return Err(e),
     };
-    let lines = read_stdin();
+    let lines = Input::stdin();
     match target {
         Target::Store(dir) => to_store(args, &dir, lines).await,
         Target::Codex(home) => to_thread(args, &home, lines).await,
-    }
-}
-
-/// Reads stdin on a blocking thread; the channel ends with the input, or
-/// with an error for unreadable input.
-fn read_stdin() -> mpsc::Receiver<Result<Line, Failure>> {
-    let (tx, rx) = mpsc::channel(BATCH_LINES * 4);
-    std::thread::spawn(move || {
-        let stdin = std::io::stdin();
-        let mut input = stdin.lock();
-        let mut number = 0;
-        loop {
-            let mut bytes = Vec::new();
-            let read = (&mut input)
-                .take(MAX_LINE_BYTES as u64 + 1)
-                .read_until(b'\n', &mut bytes);
-            number += 1;
-            let item = match read {
-                Ok(0) => return,
-                Ok(_) if bytes.len() > MAX_LINE_BYTES => Err(Failure::usage(
-                    "too_large",
-                    format!(
-                        "stdin line {number} is longer than {MAX_LINE_BYTES} bytes; nothing from it on was appended"
-                    ),
-                )),
-                Ok(_) => {
-                    if bytes.last() == Some(&b'\n') {
-                        bytes.pop();
-                    }
-                    if bytes.is_empty() {
-                        continue;
-                    }
-                    Ok(Line { number, bytes })
-                }
-                Err(e) => Err(Failure::usage(
-                    "io",
-                    format!("cannot read stdin at line {number}: {e}"),
-                )),
-            };
-            let stop = item.is_err();
-            if tx.blocking_send(item).is_err() || stop {
-                return;
-            }
-        }
-    });
-    rx
-}
-
-/// The lines of the next batch, and what stopped it short: waits for one
-/// line, then takes what else has arrived. `None` at the end of the input.
-/// The lines before a bad one are still appended (they are valid input),
-/// then the run stops with the bad line's failure.
-async fn next_batch(
-    rx: &mut mpsc::Receiver<Result<Line, Failure>>,
-) -> Option<(Vec<Line>, Option<Failure>)> {
-    let first = rx.recv().await?;
-    let mut batch = Vec::new();
-    let mut bytes = 0;
-    let mut next = Some(first);
-    while let Some(line) = next.take() {
-        match line.and_then(check_json) {
-            Ok(line) => {
-                bytes += line.bytes.len();
-                batch.push(line);
-            }
-            Err(failure) => return Some((batch, Some(failure))),
-        }
-        if batch.len() < BATCH_LINES && bytes < BATCH_BYTES {
-            next = rx.try_recv().ok();
-        }
-    }
-    Some((batch, None))
-}
-
-/// Every record appended is one JSON value; the line number says which
-/// line is not.
-fn check_json(line: Line) -> Result<Line, Failure> {
-    match serde_json::from_slice::<serde::de::IgnoredAny>(&line.bytes) {
-        Ok(_) => Ok(line),
-        Err(e) => Err(Failure::usage(
-            "invalid",
-            format!(
-                "stdin line {} is not JSON ({e}); the lines before it were appended, it and the lines after it were not",
-                line.number
-            ),
-        )),
     }
 }
 
@@ -176,7 +75,7 @@ fn print_seq(seq: u64) {
 async fn to_store(
     args: &AppendArgs,
     dir: &std::path::Path,
-    mut lines: mpsc::Receiver<Result<Line, Failure>>,
+    mut lines: Input,
 ) -> Result<(), Failure> {
     let id = LogId::new(args.id.clone())?;
     let mut config = StoreConfig::default();
@@ -204,7 +103,7 @@ async fn to_store(
     };
     let mut expect = args.expect_seq.map(Seq);
     let result = async {
-        while let Some((batch, stop)) = next_batch(&mut lines).await {
+        while let Some((batch, stop)) = lines.batch().await {
             if !batch.is_empty() {
                 let payloads: Vec<Vec<u8>> = batch.into_iter().map(|l| l.bytes).collect();
                 let range = match expect {
@@ -222,7 +121,15 @@ async fn to_store(
                 return Err(failure);
             }
         }
-        Ok::<(), Failure>(())
+        // No input still answers the question --expect-seq asks.
+        match expect {
+            Some(n) if log.next_seq() != n => Err(spool_engine::Error::Conflict {
+                expected: n,
+                actual: log.next_seq(),
+            }
+            .into()),
+            _ => Ok::<(), Failure>(()),
+        }
     }
     .await;
     let closed = store.close().await;
@@ -233,7 +140,7 @@ async fn to_store(
 async fn to_thread(
     args: &AppendArgs,
     home: &spool_compat::CodexHome,
-    mut lines: mpsc::Receiver<Result<Line, Failure>>,
+    mut lines: Input,
 ) -> Result<(), Failure> {
     let id = Uuid::parse_str(&args.id).map_err(|e| {
         Failure::usage(
@@ -261,11 +168,19 @@ async fn to_thread(
     };
     let mut expect = args.expect_seq;
     let result = async {
-        while let Some((batch, stop)) = next_batch(&mut lines).await {
-            let new: Vec<NewLine> = batch
-                .iter()
-                .map(rollout_line)
-                .collect::<Result<_, Failure>>()?;
+        while let Some((batch, stop)) = lines.batch().await {
+            // The lines before one that is not a Codex line are appended.
+            let mut new = Vec::with_capacity(batch.len());
+            let mut stop = stop;
+            for line in &batch {
+                match rollout_line(line) {
+                    Ok(line) => new.push(line),
+                    Err(failure) => {
+                        stop = Some(failure);
+                        break;
+                    }
+                }
+            }
             if new.is_empty() {
                 return stop.map_or(Ok(()), Err);
             }
@@ -292,7 +207,16 @@ async fn to_thread(
                 return Err(failure);
             }
         }
-        Ok::<(), Failure>(())
+        match expect {
+            Some(expected) if writer.next_line() != expected => Err(Failure::found(
+                "conflict",
+                format!(
+                    "thread {id} has {} lines, not the {expected} --expect-seq names",
+                    writer.next_line()
+                ),
+            )),
+            _ => Ok::<(), Failure>(()),
+        }
     }
     .await;
     let closed = writer.close().await;

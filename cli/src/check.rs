@@ -19,7 +19,7 @@ use spool_engine::Vfs;
 
 use crate::failure::Failure;
 use crate::progress::Progress;
-use crate::target::{LogFiles, Target, detect, store_logs};
+use crate::target::{LogFiles, Target, detect, lock_held, store_logs};
 
 /// `spool verify`.
 #[derive(Debug, Args)]
@@ -156,8 +156,18 @@ fn check_log(files: &LogFiles) -> Result<LogCheck, Failure> {
     })
 }
 
+/// One log of a store, verified.
+struct Checked {
+    name: String,
+    files: LogFiles,
+    check: LogCheck,
+    /// Whether a writer held it meanwhile (its tail may have been a write
+    /// in flight).
+    live: bool,
+}
+
 /// Every log of the store at `dir`, verified.
-fn check_store(dir: &Path, quiet: bool) -> Result<Vec<(String, LogFiles, LogCheck)>, Failure> {
+fn check_store(dir: &Path, quiet: bool) -> Result<Vec<Checked>, Failure> {
     let logs = store_logs(dir)?;
     let progress = Progress::new("logs", quiet);
     progress.set_len(logs.len());
@@ -165,13 +175,23 @@ fn check_store(dir: &Path, quiet: bool) -> Result<Vec<(String, LogFiles, LogChec
     for (name, files) in logs {
         progress.step(&name);
         let check = check_log(&files)?;
-        out.push((name, files, check));
+        let live = match &files {
+            LogFiles::Segmented(d) => lock_held(&d.join(spool_backends::segmented::LOCK_FILE)),
+            LogFiles::Jsonl(f) => lock_held(f),
+        };
+        out.push(Checked {
+            name,
+            files,
+            check,
+            live,
+        });
     }
     Ok(out)
 }
 
-fn log_json(name: &str, files: &LogFiles, check: &LogCheck) -> Value {
-    let backend = match files {
+fn log_json(c: &Checked) -> Value {
+    let (name, check) = (&c.name, &c.check);
+    let backend = match c.files {
         LogFiles::Segmented(_) => "segmented",
         LogFiles::Jsonl(_) => "jsonl",
     };
@@ -187,7 +207,7 @@ fn log_json(name: &str, files: &LogFiles, check: &LogCheck) -> Value {
         "bytes": check.bytes, "segments": check.segments.len(),
         "sealedSegments": sealed, "sealedIndexesOk": indexed,
         "oldestMs": check.oldest_ms, "newestMs": check.newest_ms,
-        "writerActive": check.writer_active,
+        "writerActive": c.live,
         "findings": check.findings.iter().map(|f| row(f).to_json()).collect::<Vec<_>>(),
     })
 }
@@ -199,12 +219,12 @@ pub(crate) async fn verify(args: &VerifyArgs) -> Result<(), Failure> {
             let checks = check_store(&dir, args.json)?;
             let rows: Vec<Row> = checks
                 .iter()
-                .flat_map(|(_, _, c)| c.findings.iter().map(row))
+                .flat_map(|c| c.check.findings.iter().map(row))
                 .collect();
-            let logs: Vec<Value> = checks.iter().map(|(n, f, c)| log_json(n, f, c)).collect();
-            let records: u64 = checks.iter().map(|(_, _, c)| c.records()).sum();
+            let logs: Vec<Value> = checks.iter().map(log_json).collect();
+            let records: u64 = checks.iter().map(|c| c.check.records()).sum();
             if !args.json {
-                let live = checks.iter().filter(|(_, _, c)| c.writer_active).count();
+                let live = checks.iter().filter(|c| c.live).count();
                 if live > 0 {
                     say!(
                         "note: {live} log(s) had a writer while verifying; a tail being written may show as torn"
@@ -444,11 +464,11 @@ pub(crate) fn repair(args: &RepairArgs) -> Result<(), Failure> {
     if args.dry_run {
         let rows: Vec<Row> = checks
             .iter()
-            .flat_map(|(_, _, c)| c.findings.iter().map(row))
+            .flat_map(|c| c.check.findings.iter().map(row))
             .collect();
         let blocked = checks
             .iter()
-            .filter(|(_, _, c)| !c.repairable_without_salvage())
+            .filter(|c| !c.check.repairable_without_salvage())
             .count();
         if !args.json && blocked > 0 && !args.salvage {
             say!("{blocked} log(s) need --salvage");
@@ -462,21 +482,19 @@ pub(crate) fn repair(args: &RepairArgs) -> Result<(), Failure> {
     let mut repaired = Vec::new();
     let mut failed: Option<Failure> = None;
     let mut left = Vec::new();
-    for (name, files, check) in &checks {
-        if check.findings.is_empty() {
+    for checked in &checks {
+        if checked.check.findings.is_empty() {
             continue;
         }
-        match repair_log(name, files, args) {
+        match repair_log(checked, args) {
             Ok((done, remaining)) => {
                 repaired.push(done);
                 left.extend(remaining);
             }
-            Err(failure) => {
-                if !args.json {
-                    say!("{}", failure.message);
-                }
-                failed.get_or_insert(failure);
-            }
+            // The first failure is the command's error (main prints it);
+            // any later one is said here.
+            Err(failure) if failed.is_some() => eprintln!("spool: {failure}"),
+            Err(failure) => failed = Some(failure),
         }
     }
     if args.json {
@@ -485,7 +503,7 @@ pub(crate) fn repair(args: &RepairArgs) -> Result<(), Failure> {
             serde_json::to_string_pretty(
                 &json!({"path": dir.display().to_string(), "repaired": repaired,
                 "left": left.iter().map(Row::to_json).collect::<Vec<_>>(),
-                "error": failed.as_ref().map(Failure::to_json)})
+                "error": failed.as_ref().map(|f| json!({"code": f.code, "message": f.message}))})
             )
             .unwrap_or_default()
         );
@@ -506,13 +524,17 @@ pub(crate) fn repair(args: &RepairArgs) -> Result<(), Failure> {
 }
 
 /// Repairs one log; returns what was done (as JSON) and what is left.
-fn repair_log(
-    name: &str,
-    files: &LogFiles,
-    args: &RepairArgs,
-) -> Result<(Value, Vec<Row>), Failure> {
+fn repair_log(checked: &Checked, args: &RepairArgs) -> Result<(Value, Vec<Row>), Failure> {
+    let name = &checked.name;
     let vfs: Arc<dyn Vfs> = Arc::new(StdFs);
-    let report = match files {
+    // Damage no salvage may cut (a frame of a newer format) gets no
+    // salvage advice.
+    let salvageable = checked
+        .check
+        .findings
+        .iter()
+        .all(|f| f.remedy != Remedy::None);
+    let report = match &checked.files {
         LogFiles::Segmented(path) => {
             spool_backends::segmented::repair(vfs.as_ref(), path, args.salvage)
         }
@@ -522,7 +544,7 @@ fn repair_log(
     };
     let report = report.map_err(|e| {
         let mut failure = Failure::from(e);
-        failure.message = if failure.code == "corrupt" && !args.salvage {
+        failure.message = if failure.code == "corrupt" && !args.salvage && salvageable {
             format!(
                 "{name}: {}; nothing was changed; spool repair --salvage cuts the log there, keeping the cut bytes beside it",
                 failure.message
@@ -562,9 +584,9 @@ pub(crate) async fn stat(args: &StatArgs) -> Result<(), Failure> {
     match detect(&args.path)? {
         Target::Store(dir) => {
             let checks = check_store(&dir, args.json)?;
-            let logs: Vec<Value> = checks.iter().map(|(n, f, c)| log_json(n, f, c)).collect();
-            let total = |f: fn(&LogCheck) -> u64| checks.iter().map(|(_, _, c)| f(c)).sum::<u64>();
-            let findings: usize = checks.iter().map(|(_, _, c)| c.findings.len()).sum();
+            let logs: Vec<Value> = checks.iter().map(log_json).collect();
+            let total = |f: fn(&LogCheck) -> u64| checks.iter().map(|c| f(&c.check)).sum::<u64>();
+            let findings: usize = checks.iter().map(|c| c.check.findings.len()).sum();
             if args.json {
                 let mut logs = logs;
                 for log in &mut logs {

@@ -8,7 +8,7 @@ use spool_engine::StoreConfig;
 
 use crate::failure::Failure;
 use crate::target::{
-    BackendArg, is_codex_home, is_store, open_store, store_backend, write_store_file,
+    BackendArg, is_codex_home, is_store, open_store, store_backend, sync_dir, write_store_file,
 };
 
 /// `spool init`.
@@ -73,7 +73,13 @@ pub(crate) async fn create_store(dir: &Path, backend: BackendArg) -> Result<(), 
     }
     std::fs::create_dir_all(dir)
         .map_err(|e| Failure::usage("io", format!("cannot create {}: {e}", dir.display())))?;
+    // The store's own entry and its file survive a power loss (DirStorage
+    // makes `logs/` and each log's entries durable).
+    if let Some(parent) = dir.parent().filter(|p| !p.as_os_str().is_empty()) {
+        sync_dir(parent)?;
+    }
     write_store_file(dir, backend)?;
+    sync_dir(dir)?;
     // Opening makes the catalog; closing makes it durable.
     let store = open_store(dir, StoreConfig::default()).await?;
     store.close().await?;

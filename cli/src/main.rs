@@ -36,6 +36,7 @@ mod demo;
 mod demo_codex;
 mod failure;
 mod init;
+mod input;
 mod progress;
 mod store_view;
 mod tail;

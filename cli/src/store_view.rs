@@ -4,6 +4,10 @@
 //! imported into the store, the same turns and items views as on a
 //! CODEX_HOME.
 //!
+//! Every view opens the store as a reader (`Store::open_read_only`): it
+//! works beside a live writer (`spool append`, an embedding program) and
+//! writes nothing, not even a recovery.
+//!
 //! The Codex views are spool-compat's, which read rollout files: the
 //! thread is exported byte for byte into a private temporary CODEX_HOME
 //! first (only its own files; every file of the store if its history chain
@@ -13,16 +17,16 @@ use std::path::Path;
 
 use serde_json::{Value, json};
 use spool_compat::CodexHome;
-use spool_engine::{Archived, ListQuery, LogId, Order, SortKey, Store, StoreConfig};
+use spool_engine::{Archived, ListQuery, LogId, Order, SortKey, Store};
 use uuid::Uuid;
 
 use crate::codex::{LsArgs, ShowArgs, SortArg};
 use crate::failure::Failure;
-use crate::target::open_store;
+use crate::target::open_store_read_only;
 
 /// `spool ls` on a store.
 pub(crate) async fn ls(args: &LsArgs, dir: &Path) -> Result<(), Failure> {
-    let store = open_store(dir, StoreConfig::default()).await?;
+    let store = open_store_read_only(dir).await?;
     let query = ListQuery {
         sort: match args.sort {
             SortArg::Created => SortKey::Created,
@@ -93,7 +97,7 @@ pub(crate) async fn codex_thread(
     dir: &Path,
     id: &str,
 ) -> Result<Option<(tempfile::TempDir, CodexHome, Uuid)>, Failure> {
-    let store = open_store(dir, StoreConfig::default()).await?;
+    let store = open_store_read_only(dir).await?;
     let found = find_thread(&store, id);
     let exported = match found {
         Ok(Some(thread)) => export(&store, thread).await.map(Some),
@@ -164,7 +168,7 @@ async fn export(
 
 /// `spool show` of a store log's records, a page at a time.
 pub(crate) async fn show_records(args: &ShowArgs, dir: &Path) -> Result<(), Failure> {
-    let store = open_store(dir, StoreConfig::default()).await?;
+    let store = open_store_read_only(dir).await?;
     let result = async {
         let log = store.open_log(&LogId::new(args.id.clone())?).await?;
         let cursor = match &args.cursor {

@@ -160,6 +160,46 @@ pub(crate) async fn open_store(dir: &Path, config: StoreConfig) -> Result<Store,
     Ok(Store::open(Arc::new(storage), config).await?)
 }
 
+/// Opens the store in `dir` as a reader beside any writer (another
+/// `spool append`, an embedding program): no lock, nothing repaired or
+/// written; it shows what was written when it opened.
+pub(crate) async fn open_store_read_only(dir: &Path) -> Result<Store, Failure> {
+    let format = match store_backend(dir)? {
+        BackendArg::Segmented => LogFormat::Segmented(SegmentedConfig::default()),
+        BackendArg::Jsonl => LogFormat::Jsonl(JsonlConfig::owned()),
+    };
+    let storage = DirStorage::read_only(Arc::new(StdFs), dir, format)?;
+    Ok(Store::open_read_only(Arc::new(storage), StoreConfig::default()).await?)
+}
+
+/// Fsyncs directory `dir`, so the entries just made in it survive a power
+/// loss.
+pub(crate) fn sync_dir(dir: &Path) -> Result<(), Failure> {
+    std::fs::File::open(dir)
+        .and_then(|d| d.sync_all())
+        .map_err(|e| Failure::usage("io", format!("cannot sync {}: {e}", dir.display())))
+}
+
+/// Whether a process holds a lock on `path` now, read from /proc/locks
+/// (so nothing is locked to find out: a writer opening meanwhile must not
+/// fail). `false` where /proc/locks cannot tell.
+pub(crate) fn lock_held(path: &Path) -> bool {
+    use std::os::unix::fs::MetadataExt as _;
+    let Ok(meta) = std::fs::metadata(path) else {
+        return false;
+    };
+    let (dev, ino) = (meta.dev(), meta.ino());
+    // glibc's encoding of a device number's major and minor parts.
+    let major = ((dev >> 8) & 0xfff) | ((dev >> 32) & !0xfff);
+    let minor = (dev & 0xff) | ((dev >> 12) & !0xff);
+    let wanted = format!("{major:02x}:{minor:02x}:{ino}");
+    std::fs::read_to_string("/proc/locks").is_ok_and(|locks| {
+        locks
+            .lines()
+            .any(|l| l.split_whitespace().any(|field| field == wanted))
+    })
+}
+
 /// A log of a store as files: a segmented directory or a JSONL file.
 pub(crate) enum LogFiles {
     /// `logs/<id>/`.

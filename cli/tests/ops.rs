@@ -26,6 +26,10 @@ fn spool(args: &[&str]) -> Output {
 }
 
 fn spool_with(args: &[&str], stdin: &str) -> Output {
+    spool_bytes(args, stdin.as_bytes())
+}
+
+fn spool_bytes(args: &[&str], stdin: &[u8]) -> Output {
     let mut child = Command::new(env!("CARGO_BIN_EXE_spool"))
         .args(args)
         .stdin(Stdio::piped())
@@ -33,12 +37,7 @@ fn spool_with(args: &[&str], stdin: &str) -> Output {
         .stderr(Stdio::piped())
         .spawn()
         .expect("spool runs");
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(stdin.as_bytes())
-        .unwrap();
+    child.stdin.take().unwrap().write_all(stdin).unwrap();
     child.wait_with_output().unwrap()
 }
 
@@ -132,6 +131,37 @@ fn append_prints_each_acknowledged_seq_and_tail_prints_the_records() {
     let out = spool_with(&["append", d, "nope"], "{}\n");
     assert_eq!(code(&out), 2);
     assert!(stderr(&out).contains("--create"), "{}", stderr(&out));
+    // CRLF line ends and blank lines; a line that is not UTF-8 stops the
+    // run after the lines before it; no input still checks --expect-seq.
+    let out = spool_with(&["append", d, "orders"], "{\"crlf\":1}\r\n\r\n\n[7]\r\n");
+    assert_eq!(
+        (code(&out), stdout(&out).as_str()),
+        (0, "6\n7\n"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(
+        stdout(&spool(&["tail", d, "orders", "--from", "6"])),
+        "{\"crlf\":1}\n[7]\n"
+    );
+    let mut bad = b"[8]\n\"\xff\"\n".to_vec();
+    bad.extend_from_slice(b"[9]\n");
+    let out = spool_bytes(&["append", d, "orders"], &bad);
+    assert_eq!((code(&out), stdout(&out).as_str()), (2, "8\n"));
+    assert!(
+        stderr(&out).contains("line 2 is not UTF-8"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(
+        code(&spool_with(
+            &["append", d, "orders", "--expect-seq", "9"],
+            ""
+        )),
+        0
+    );
+    let out = spool_with(&["append", d, "orders", "--expect-seq", "4"], "");
+    assert_eq!(code(&out), 1, "a stale expectation with no input");
 
     // ls and show on the store.
     let listed = json(&spool(&["ls", d, "--json"]));
@@ -180,6 +210,26 @@ fn a_second_writer_is_locked_out_while_tail_follows_the_first() {
     let out = spool_with(&["append", d, "orders"], "{\"second\":true}\n");
     assert_eq!(code(&out), 2, "{}", stderr(&out));
     assert!(stderr(&out).contains("locked"), "{}", stderr(&out));
+    // Readers beside the writer: no lock taken, what was written shown,
+    // and verify finds the log whole and says a writer has it.
+    let listed = spool(&["ls", d, "--json"]);
+    assert_eq!(code(&listed), 0, "{}", stderr(&listed));
+    assert_eq!(json(&listed)["data"][0]["id"], "orders");
+    let shown = spool(&["show", d, "orders", "--records", "--json"]);
+    assert_eq!(
+        json(&shown)["data"][1]["record"],
+        serde_json::json!({"live": 1})
+    );
+    let verified = spool(&["verify", d, "--json"]);
+    assert_eq!(code(&verified), 0, "{}", stdout(&verified));
+    let logs = json(&verified)["logs"].clone();
+    let orders = logs
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|l| l["log"] == "orders")
+        .unwrap();
+    assert_eq!(orders["writerActive"], true);
 
     let mut tail = Command::new(env!("CARGO_BIN_EXE_spool"))
         .args(["tail", d, "orders", "-f", "--from", "1"])
@@ -272,7 +322,7 @@ fn a_flipped_bit_in_durable_records_needs_salvage() {
 
     let out = spool(&["repair", d, "--json"]);
     assert_eq!(code(&out), 1);
-    assert_eq!(json(&out)["error"]["error"]["code"], "corrupt");
+    assert_eq!(json(&out)["error"]["code"], "corrupt");
     assert_eq!(
         std::fs::read(&seg).unwrap(),
         bytes,

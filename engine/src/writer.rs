@@ -339,10 +339,12 @@ impl Writer {
         self.health.check()?;
         match self.backend.sync(level).await {
             Ok(durable) => Ok(durable),
+            // A reader's handle refuses before touching anything.
+            Err(e @ Error::ReadOnly { .. }) => Err(e),
             Err(e) => {
                 // Never retried: after a failed fsync the kernel may have
                 // dropped the dirty pages, so a second fsync could "succeed".
-                // Any failure here poisons: what was written is unknown.
+                // Any other failure here poisons: what was written is unknown.
                 self.health.poison(&e);
                 Err(e)
             }

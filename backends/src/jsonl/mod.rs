@@ -102,8 +102,7 @@ impl JsonlBackend {
         config.validate()?;
         let path = path.into();
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            vfs.create_dir_all(dir)
-                .map_err(|e| Error::io("create log directory", e))?;
+            crate::lifecycle::create_dir_durably(vfs.as_ref(), dir)?;
         }
         // The lock is on the file itself (it is created if missing), so
         // opening a rollout adds nothing beside it.

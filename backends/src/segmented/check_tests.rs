@@ -72,10 +72,20 @@ async fn a_clean_log_has_no_findings_and_its_vital_statistics() {
         (check.oldest_ms, check.newest_ms),
         (Some(1_000), Some(1_199))
     );
-    assert!(!check.writer_active);
-    // A live writer is reported.
+    // Verify takes no lock, not even for a moment: a live writer goes on;
+    // repair waits its turn.
     let b = SegmentedBackend::open(Arc::clone(&vfs), dir.path(), config()).unwrap();
-    assert!(verify(vfs.as_ref(), dir.path()).unwrap().writer_active);
+    assert!(
+        verify(vfs.as_ref(), dir.path())
+            .unwrap()
+            .findings
+            .is_empty()
+    );
+    let r = NewRecord {
+        timestamp_ms: 0,
+        payload: Bytes::from_static(b"live"),
+    };
+    b.append(Seq(200), &[r]).await.unwrap();
     let err = repair(vfs.as_ref(), dir.path(), false).unwrap_err();
     assert!(matches!(err, Error::Locked { .. }), "{err:?}");
     b.close().await.unwrap();
@@ -146,6 +156,9 @@ async fn damage_in_a_sealed_segment_needs_salvage_which_sets_the_rest_aside() {
         assert!(moved.to_string_lossy().ends_with(".seg.cut-0"), "{moved:?}");
         assert!(moved.exists());
     }
+    // The sealed segment was replaced, not shrunk in place (a reader may
+    // map it): it now ends at the cut.
+    assert_eq!(std::fs::read(victim).unwrap().len() as u64, cut);
     // The cut bytes are saved, byte for byte.
     let side = &report.saved[0];
     let cut_at = usize::try_from(cut).unwrap();
@@ -211,4 +224,81 @@ async fn a_missing_segment_is_a_seq_gap() {
     assert!(report.after.findings.is_empty(), "{:?}", report.after);
     assert_eq!(report.after.end_seq, gone);
     assert_eq!(count(&vfs, dir.path()).await, gone.0);
+}
+
+#[tokio::test]
+async fn a_sealed_segment_is_replaced_not_shrunk_and_side_files_are_never_overwritten() {
+    let dir = tempfile::tempdir().unwrap();
+    let vfs = log(dir.path(), 200).await;
+    let victim = segments(dir.path())[1].clone();
+    let mut bytes = std::fs::read(&victim).unwrap();
+    bytes[usize::try_from(FRAMES_START).unwrap() + 60] ^= 0x10;
+    std::fs::write(&victim, &bytes).unwrap();
+    let held = std::fs::File::open(&victim).unwrap();
+    let first = repair(vfs.as_ref(), dir.path(), true).unwrap();
+    // The old inode, as a reader holding it (or a map of it) sees it, is
+    // whole: the segment was replaced by rename, never shrunk.
+    assert_eq!(held.metadata().unwrap().len(), bytes.len() as u64);
+    assert!(first.after.findings.is_empty(), "{:?}", first.after);
+
+    // The log goes on, durably; then the same place is damaged again: the
+    // second salvage saves to a new side file and the first one's bytes stay.
+    let side = first.saved[0].clone();
+    let kept = std::fs::read(&side).unwrap();
+    let b = SegmentedBackend::open(Arc::clone(&vfs), dir.path(), config()).unwrap();
+    let end = first.after.end_seq.0;
+    for i in 0..5 {
+        let r = NewRecord {
+            timestamp_ms: 0,
+            payload: Bytes::from(vec![b'b'; 100]),
+        };
+        b.append(Seq(end + i), &[r]).await.unwrap();
+        b.sync(spool_engine::Durability::Data).await.unwrap();
+    }
+    b.close().await.unwrap();
+    let cut_at = usize::try_from(first.after.segments.last().unwrap().bytes).unwrap();
+    let mut damaged = std::fs::read(&victim).unwrap();
+    damaged[cut_at + 60] ^= 0x10;
+    std::fs::write(&victim, &damaged).unwrap();
+    let second = repair(vfs.as_ref(), dir.path(), true).unwrap();
+    assert!(!second.saved.is_empty());
+    assert!(
+        second.saved.iter().all(|p| *p != side),
+        "{:?}",
+        second.saved
+    );
+    assert_eq!(
+        std::fs::read(&side).unwrap(),
+        kept,
+        "the first side file is intact"
+    );
+    assert!(second.after.findings.is_empty(), "{:?}", second.after);
+}
+
+#[tokio::test]
+async fn a_frame_of_a_newer_format_in_a_sealed_segment_is_never_cut() {
+    let dir = tempfile::tempdir().unwrap();
+    let vfs = log(dir.path(), 200).await;
+    let check = verify(vfs.as_ref(), dir.path()).unwrap();
+    let victim = check.segments[1].file.clone();
+    let mut bytes = std::fs::read(&victim).unwrap();
+    // The first frame, rewritten as a newer spool might: a reserved field
+    // set, and a checksum that covers it.
+    let at = usize::try_from(FRAMES_START).unwrap();
+    let len = u32::from_le_bytes(bytes[at + 4..at + 8].try_into().unwrap()) as usize;
+    bytes[at + 26] = 1;
+    let crc = spool_engine::crc32(&[&bytes[at..at + 28], &bytes[at + 32..at + 32 + len]]);
+    bytes[at + 28..at + 32].copy_from_slice(&crc.to_le_bytes());
+    std::fs::write(&victim, &bytes).unwrap();
+    let check = verify(vfs.as_ref(), dir.path()).unwrap();
+    let f = check.findings.last().unwrap();
+    assert!(
+        matches!(f.problem, Problem::Corrupt(CorruptKind::BadField { .. })),
+        "{f:?}"
+    );
+    assert_eq!(f.remedy, Remedy::None);
+    let before = segments(dir.path());
+    assert!(repair(vfs.as_ref(), dir.path(), true).is_err());
+    assert_eq!(std::fs::read(&victim).unwrap(), bytes, "nothing was cut");
+    assert_eq!(segments(dir.path()), before, "nothing set aside");
 }

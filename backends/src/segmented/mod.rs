@@ -161,8 +161,7 @@ impl SegmentedBackend {
     ) -> Result<SegmentedBackend> {
         config.validate()?;
         let dir = dir.into();
-        vfs.create_dir_all(&dir)
-            .map_err(|e| Error::io("create log directory", e))?;
+        crate::lifecycle::create_dir_durably(vfs.as_ref(), &dir)?;
         let lock = take_lock(vfs.as_ref(), &dir.join(LOCK_FILE))?;
         let recovered = recovery::recover(vfs.as_ref(), &dir, &config)?;
         // Recovery synced everything it kept.

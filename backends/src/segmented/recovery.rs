@@ -307,26 +307,10 @@ pub(crate) fn durable_point(segment: &Segment, len: u64) -> Result<(u64, u64)> {
     Ok((durable, generation))
 }
 
-/// Salvage never loses bytes silently: what it cuts goes to a side file first.
+/// Salvage never loses bytes silently: what it cuts goes to a side file
+/// first (a new one: an earlier salvage's is never overwritten).
 fn save_cut(vfs: &dyn Vfs, dir: &Path, segment: &Segment, cut: u64, len: u64) -> Result<PathBuf> {
-    let path = path_in(dir, &format!("{}.cut-{cut}", segment.name));
-    let mut bytes = vec![0u8; usize::try_from(len - cut).unwrap_or(0)];
-    segment
-        .file
-        .read_exact_at(&mut bytes, cut)
-        .map_err(|e| Error::io("read salvaged bytes", e))?;
-    let side = vfs
-        .open(&path, OpenMode::Create)
-        .map_err(|e| Error::io("create salvage file", e))?;
-    side.set_len(0)
-        .map_err(|e| Error::io("write salvage file", e))?;
-    side.write_all_at(&bytes, 0)
-        .map_err(|e| Error::io("write salvage file", e))?;
-    side.sync_data()
-        .map_err(|e| Error::io("sync salvage file", e))?;
-    vfs.sync_dir(dir)
-        .map_err(|e| Error::io("sync log directory", e))?;
-    Ok(path)
+    crate::check::save_tail(vfs, &path_in(dir, &segment.name), cut, len)
 }
 
 /// The segment bases in `dir`, ascending.

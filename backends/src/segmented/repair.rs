@@ -3,23 +3,29 @@
 //! rewriting sealed segments' indexes and, in salvage mode, cutting the log
 //! at damage before the durable point, even in a sealed segment.
 //!
-//! Nothing is lost silently: every byte cut is first copied to a side file
-//! `<segment>.cut-<offset>` beside the segment, and segments after a salvage
-//! cut (whose seqs can no longer follow on) are renamed to
-//! `<segment>.cut-0`, never deleted. The writer lock is held throughout, so
-//! no writer opens the log half-repaired; every step leaves a state that a
-//! rerun (or a plain open) takes further, so a crash during repair is safe.
+//! Nothing is lost silently: every byte cut is first copied to a new side
+//! file `<segment>.cut-<offset>` beside the segment (`.1`, `.2`, … if that
+//! name is taken: an earlier repair's file is never overwritten), and
+//! segments after a salvage cut (whose seqs can no longer follow on) are
+//! renamed to `<segment>.cut-0`, never deleted. A sealed segment is never
+//! shrunk in place (a reader may have it mapped, R11): its kept prefix is
+//! written to a new file renamed over it. The writer lock is held
+//! throughout, so no writer opens the log half-repaired, and every step
+//! leaves a state that a rerun (or a strict open, which refuses damage)
+//! takes further: a crash during repair loses nothing.
 
 use std::path::{Path, PathBuf};
 
-use spool_engine::{Error, OpenMode, Result, Seq, Vfs, frame};
+use spool_engine::{Clock as _, Error, OpenMode, Result, Seq, SystemClock, Vfs, frame};
 
-use super::layout::{FRAMES_START, index_name, parse_segment_name, path_in};
+use super::layout::{
+    FRAMES_START, SegmentHeader, index_name, parse_segment_name, path_in, segment_name,
+};
 use super::recovery;
 use super::segment::{ReadMode, Segment};
 use super::verify::verify;
 use super::{LOCK_FILE, RecoveryMode, SegmentedConfig, write_index};
-use crate::check::{Finding, LogCheck, Problem, Remedy, RepairReport, save_tail, side_path};
+use crate::check::{Finding, LogCheck, Problem, Remedy, RepairReport, free_side_path, save_tail};
 use crate::lifecycle::take_lock;
 
 /// Repairs the segmented log in `dir`: torn tails are cut and torn segment
@@ -37,17 +43,16 @@ pub fn repair(vfs: &dyn Vfs, dir: &Path, salvage: bool) -> Result<RepairReport> 
     let mut indexes_written = 0;
     for finding in &before.findings {
         match finding.remedy {
-            Remedy::Truncate { at } | Remedy::Salvage { at } if at >= FRAMES_START => {
-                saved.extend(save_from(vfs, &finding.file, at)?);
-            }
+            // What open cuts without saving (a torn tail): saved first.
+            Remedy::Truncate { at } => saved.extend(save_from(vfs, &finding.file, at)?),
             Remedy::RewriteIndex => {
                 rewrite_index(vfs, dir, &finding.file)?;
                 indexes_written += 1;
             }
-            _ => {}
-        }
-        if let Remedy::Salvage { at } = finding.remedy {
-            set_aside = set_aside_from(vfs, dir, finding, at)?;
+            Remedy::Salvage { at } => {
+                salvage_at(vfs, dir, finding, at, &mut saved, &mut set_aside)?;
+            }
+            Remedy::RemoveSegment | Remedy::None => {}
         }
     }
     let config = SegmentedConfig {
@@ -58,8 +63,11 @@ pub fn repair(vfs: &dyn Vfs, dir: &Path, salvage: bool) -> Result<RepairReport> 
         },
         ..SegmentedConfig::default()
     };
-    // Open's own recovery, under the lock already held.
-    drop(recovery::recover(vfs, dir, &config)?);
+    // Open's own recovery, under the lock already held (for damage in the
+    // active segment, salvage mode saves and cuts it here).
+    let recovered = recovery::recover(vfs, dir, &config)?;
+    saved.extend(recovered.report.salvaged_to.clone());
+    drop(recovered);
     drop(lock);
     Ok(RepairReport {
         after: verify(vfs, dir)?,
@@ -125,45 +133,109 @@ fn save_from(vfs: &dyn Vfs, file: &Path, at: u64) -> Result<Option<PathBuf>> {
     save_tail(vfs, file, at, len).map(Some)
 }
 
-/// Sets aside every segment after the salvage point (newest first, so a
-/// crash leaves a contiguous prefix), and the damaged one too when it is cut
-/// at its very start; drops the indexes of what changes. Returns the new
-/// names.
-fn set_aside_from(vfs: &dyn Vfs, dir: &Path, finding: &Finding, at: u64) -> Result<Vec<PathBuf>> {
-    let file_name = finding.file.file_name().map(Path::new);
-    let damaged = file_name
-        .and_then(parse_segment_name)
+/// Cuts the log at `at` in the segment `finding` names: every later
+/// segment set aside (newest first, each rename durable before the next, so
+/// a crash leaves a contiguous prefix); then the damaged segment itself:
+/// - cut at its start (bad header, or it follows a gap): set aside too, or,
+///   if it is the first, replaced by an empty segment at its base (a log
+///   must not start its seqs again at 0), atomically by rename;
+/// - cut inside, sealed: the cut bytes saved, the kept prefix written to a
+///   new file (its commit slots cleared: everything in it is intact) and
+///   renamed over it;
+/// - cut inside, the active one: left to recovery's salvage, which saves
+///   and truncates it (only pread readers ever read an active segment).
+fn salvage_at(
+    vfs: &dyn Vfs,
+    dir: &Path,
+    finding: &Finding,
+    at: u64,
+    saved: &mut Vec<PathBuf>,
+    set_aside: &mut Vec<PathBuf>,
+) -> Result<()> {
+    let damaged = finding
+        .file
+        .file_name()
+        .and_then(|n| parse_segment_name(Path::new(n)))
         .ok_or_else(|| Error::io("salvage", std::io::Error::other("not a segment file")))?;
-    let first_kept_out = if at < FRAMES_START {
-        damaged
-    } else {
-        Seq(damaged.0 + 1)
-    };
-    let mut moved = Vec::new();
     let bases = recovery::list_bases(vfs, dir)?;
-    for &base in bases.iter().rev().filter(|b| **b >= first_kept_out) {
-        let from = path_in(dir, &super::layout::segment_name(base));
-        let to = side_path(&from, 0);
-        remove_if_there(vfs, &path_in(dir, &index_name(base)))?;
-        vfs.rename(&from, &to)
-            .map_err(|e| Error::io("set segment aside", e))?;
-        moved.push(to);
+    for &base in bases.iter().rev().filter(|b| **b > damaged) {
+        set_aside.push(set_segment_aside(vfs, dir, base)?);
     }
-    // The damaged segment becomes the active one: its old index is stale.
+    let first = bases.first() == Some(&damaged);
+    let path = path_in(dir, &segment_name(damaged));
     remove_if_there(vfs, &path_in(dir, &index_name(damaged)))?;
+    if at < FRAMES_START {
+        if first {
+            let len = file_len(vfs, &path)?;
+            saved.push(save_tail(vfs, &path, 0, len)?);
+            replace_with(vfs, dir, damaged, &[])?;
+        } else {
+            set_aside.push(set_segment_aside(vfs, dir, damaged)?);
+        }
+    } else if bases.last() != Some(&damaged) {
+        let len = file_len(vfs, &path)?;
+        saved.extend(
+            (at < len)
+                .then(|| save_tail(vfs, &path, at, len))
+                .transpose()?,
+        );
+        let file = vfs
+            .open(&path, OpenMode::Read)
+            .map_err(|e| Error::io("open segment", e))?;
+        let kept = file
+            .read_vec_at(
+                usize::try_from(at - FRAMES_START).unwrap_or(0),
+                FRAMES_START,
+            )
+            .map_err(|e| Error::io("read segment", e))?;
+        replace_with(vfs, dir, damaged, &kept)?;
+    }
+    set_aside.reverse();
+    Ok(())
+}
+
+/// Renames segment `base` (and drops its index) out of the log, durably.
+fn set_segment_aside(vfs: &dyn Vfs, dir: &Path, base: Seq) -> Result<PathBuf> {
+    let from = path_in(dir, &segment_name(base));
+    let to = free_side_path(vfs, &from, "cut-0");
+    remove_if_there(vfs, &path_in(dir, &index_name(base)))?;
+    vfs.rename(&from, &to)
+        .map_err(|e| Error::io("set segment aside", e))?;
     vfs.sync_dir(dir)
         .map_err(|e| Error::io("sync log directory", e))?;
-    if !bases.iter().any(|b| *b < first_kept_out) {
-        // Nothing left: an empty segment keeps the log's seqs where they
-        // were (a new log would start again at 0).
-        let base = match finding.problem {
-            Problem::SeqGap { expected, .. } => expected,
-            _ => damaged,
-        };
-        recovery::create_segment(vfs, dir, base)?;
+    Ok(to)
+}
+
+/// Replaces segment `base` with a new file: a fresh preamble (empty commit
+/// slots) and `frames`, written under a temporary name, synced, and renamed
+/// over the old one (which readers that mapped it keep whole).
+fn replace_with(vfs: &dyn Vfs, dir: &Path, base: Seq, frames: &[u8]) -> Result<()> {
+    let name = segment_name(base);
+    let tmp = path_in(dir, &format!("{name}.tmp"));
+    remove_if_there(vfs, &tmp)?;
+    let file = vfs
+        .open(&tmp, OpenMode::CreateNew)
+        .map_err(|e| Error::io("create segment", e))?;
+    let preamble = SegmentHeader {
+        base,
+        created_ms: SystemClock.now_ms(),
     }
-    moved.reverse();
-    Ok(moved)
+    .encode_preamble();
+    file.write_all_at(&preamble, 0)
+        .and_then(|()| file.write_all_at(frames, FRAMES_START))
+        .and_then(|()| file.sync_data())
+        .map_err(|e| Error::io("write segment", e))?;
+    drop(file);
+    vfs.rename(&tmp, &path_in(dir, &name))
+        .map_err(|e| Error::io("replace segment", e))?;
+    vfs.sync_dir(dir)
+        .map_err(|e| Error::io("sync log directory", e))
+}
+
+fn file_len(vfs: &dyn Vfs, path: &Path) -> Result<u64> {
+    vfs.open(path, OpenMode::Read)
+        .and_then(|f| f.len())
+        .map_err(|e| Error::io("size segment", e))
 }
 
 fn remove_if_there(vfs: &dyn Vfs, path: &Path) -> Result<()> {
@@ -182,7 +254,7 @@ fn rewrite_index(vfs: &dyn Vfs, dir: &Path, index_file: &Path) -> Result<()> {
         .and_then(|d| d.parse().ok())
         .map(Seq)
         .ok_or_else(|| Error::io("rewrite index", std::io::Error::other("not an index file")))?;
-    let name = super::layout::segment_name(base);
+    let name = segment_name(base);
     let file = vfs
         .open(&path_in(dir, &name), OpenMode::Read)
         .map_err(|e| Error::io("open segment", e))?;

@@ -5,9 +5,10 @@
 //! applies, so what `verify` calls a torn tail is exactly what open cuts).
 //!
 //! Open reads only the active segment (R18); this reads everything, which
-//! is what `spool verify` and `spool stat` are for. It takes no lock and
-//! writes nothing: beside a live writer it reports what it saw, and a tail
-//! still being written may look torn ([`LogCheck::writer_active`] says so).
+//! is what `spool verify` and `spool stat` are for. It takes no lock (not
+//! even briefly: a writer opening meanwhile must not fail) and writes
+//! nothing: beside a live writer it reports what it saw, and a tail still
+//! being written may look torn.
 
 use std::path::Path;
 
@@ -15,20 +16,19 @@ use spool_engine::{CorruptKind, Error, OpenMode, Result, Seq, Vfs, frame};
 
 use crate::check::{Finding, LogCheck, Problem, Remedy, SegmentCheck};
 
+use super::RecoveryMode;
 use super::index;
 use super::layout::{
     FRAMES_START, HeaderProblem, SegmentHeader, index_name, path_in, segment_name,
 };
 use super::recovery::{Verdict, decide, durable_point, list_bases};
 use super::segment::{ReadMode, Scan, Segment};
-use super::{LOCK_FILE, RecoveryMode};
 
 /// Verifies the segmented log in `dir`, reading every byte of it once.
 pub fn verify(vfs: &dyn Vfs, dir: &Path) -> Result<LogCheck> {
     let bases = list_bases(vfs, dir)?;
     let mut check = LogCheck {
         path: dir.to_path_buf(),
-        writer_active: writer_active(vfs, dir),
         first_seq: bases.first().copied().unwrap_or(Seq::ZERO),
         ..LogCheck::default()
     };
@@ -67,10 +67,16 @@ pub fn verify(vfs: &dyn Vfs, dir: &Path) -> Result<LogCheck> {
         }
         let mut index_ok = false;
         let damaged = if last {
-            judge_active(&segment, &file, len, &scan, &mut check)?
+            // A header without its slot sectors yet: open restores them.
+            len >= FRAMES_START && judge_active(&segment, &file, len, &scan, &mut check)?
         } else {
-            index_ok = check_index(vfs, dir, base, len, &scan, &mut check);
-            judge_sealed(&file, len, &scan, &mut check)
+            let damaged = judge_sealed(&file, len, &scan, &mut check);
+            // A damaged segment's index cannot match its (cut) scan: one
+            // finding is enough.
+            if !damaged {
+                index_ok = check_index(vfs, dir, base, len, &scan, &mut check);
+            }
+            damaged
         };
         check.end_seq = scan.batch_end_seq;
         check.segments.push(SegmentCheck {
@@ -87,15 +93,6 @@ pub fn verify(vfs: &dyn Vfs, dir: &Path) -> Result<LogCheck> {
         }
     }
     Ok(check)
-}
-
-/// Whether a writer holds the log's lock now (trying it releases it again).
-fn writer_active(vfs: &dyn Vfs, dir: &Path) -> bool {
-    let path = dir.join(LOCK_FILE);
-    if vfs.open(&path, OpenMode::Read).is_err() {
-        return false;
-    }
-    matches!(vfs.lock(&path), Err(e) if e.kind() == std::io::ErrorKind::WouldBlock)
 }
 
 /// Opens segment `base` read-only and checks its header; `None` (with a
@@ -215,7 +212,12 @@ fn judge_sealed(file: &Path, len: u64, scan: &Scan, check: &mut LogCheck) -> boo
         file: file.to_path_buf(),
         offset,
         problem: Problem::Corrupt(kind),
-        remedy: Remedy::Salvage { at: scan.batch_end },
+        remedy: if matches!(kind, CorruptKind::BadField { .. }) {
+            // A checksummed frame of a newer spool: not damage to cut.
+            Remedy::None
+        } else {
+            Remedy::Salvage { at: scan.batch_end }
+        },
     });
     true
 }

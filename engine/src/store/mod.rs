@@ -106,6 +106,8 @@ struct Inner {
     snapshot_next: AtomicU64,
     report: StoreOpenReport,
     events: tokio::sync::broadcast::Sender<StoreEvent>,
+    /// False for [`Store::open_read_only`]: close takes no snapshot.
+    writable: bool,
 }
 
 impl Store {
@@ -120,6 +122,25 @@ impl Store {
         storage: Arc<dyn Storage>,
         config: StoreConfig,
         clock: Arc<dyn Clock>,
+    ) -> Result<Store> {
+        Store::open_as(storage, config, clock, true).await
+    }
+
+    /// Opens the store in a read-only `storage` (one whose backends are
+    /// readers beside another process's writer, such as
+    /// `DirStorage::read_only`): the catalog as it was written when opened,
+    /// logs to read. Nothing is repaired or written: removals a crash
+    /// interrupted are not redone, no snapshot is taken, and every change
+    /// (create, append, metadata) fails with `ReadOnly`.
+    pub async fn open_read_only(storage: Arc<dyn Storage>, config: StoreConfig) -> Result<Store> {
+        Store::open_as(storage, config, Arc::new(SystemClock), false).await
+    }
+
+    async fn open_as(
+        storage: Arc<dyn Storage>,
+        config: StoreConfig,
+        clock: Arc<dyn Clock>,
+        writable: bool,
     ) -> Result<Store> {
         config.log.validate()?;
         if config.subscription_capacity == 0 {
@@ -161,7 +182,7 @@ impl Store {
         let report = StoreOpenReport {
             from_snapshot: snapshot_next,
             replayed: catalog.next() - snapshot_next,
-            removals_redone: deleted.len() as u64,
+            removals_redone: if writable { deleted.len() as u64 } else { 0 },
         };
         let store = Store {
             inner: Arc::new(Inner {
@@ -175,9 +196,13 @@ impl Store {
                 snapshot_next: AtomicU64::new(snapshot_next),
                 report,
                 events: tokio::sync::broadcast::channel(config.subscription_capacity).0,
+                writable,
                 config,
             }),
         };
+        if !writable {
+            return Ok(store);
+        }
         // A crash (or a failed removal) may have come between a delete's
         // event and the removal of its records: finish them.
         if !deleted.is_empty() {
@@ -463,7 +488,9 @@ impl Store {
             }
         }
         let _guard = self.inner.changes.lock().await;
-        if self.read_catalog().next() != self.inner.snapshot_next.load(Ordering::Acquire) {
+        if self.inner.writable
+            && self.read_catalog().next() != self.inner.snapshot_next.load(Ordering::Acquire)
+        {
             self.write_snapshot().await?;
         }
         self.inner.catalog_log.close().await?;

@@ -259,6 +259,31 @@ async fn a_second_writer_of_a_store_is_locked_out_and_expected_seqs_hold_across_
     // refused by the catalog's writer lock before it reads anything.
     let second = Store::open_with_clock(storage(), config(), clock.clone()).await;
     assert!(matches!(second, Err(Error::Locked { .. })), "{second:?}");
+    // A reader beside the writer: the catalog and the records as written,
+    // no lock taken, nothing written, every change refused.
+    let reader_storage = Arc::new(
+        DirStorage::read_only(
+            Arc::new(StdFs),
+            dir.path().join("store"),
+            LogFormat::Segmented(SegmentedConfig::default()),
+        )
+        .unwrap(),
+    );
+    let reader = Store::open_read_only(reader_storage, config())
+        .await
+        .unwrap();
+    assert_eq!(reader.info(&id("t")).unwrap().id, id("t"));
+    assert_eq!(
+        records_of(&reader.open_log(&id("t")).await.unwrap()).await,
+        ["a", "b"]
+    );
+    assert!(matches!(
+        reader.create(&id("u"), json!({})).await,
+        Err(Error::ReadOnly { .. })
+    ));
+    reader.close().await.unwrap();
+    // The writer never noticed.
+    append_all(&log, &["b2"]).await;
     store.close().await.unwrap();
 
     // Optimistic concurrency survives a reopen: the expected seq is the
@@ -269,11 +294,11 @@ async fn a_second_writer_of_a_store_is_locked_out_and_expected_seqs_hold_across_
         log.append_expecting(Seq(1), [&b"\"late\""[..]]).await,
         Err(Error::Conflict {
             expected: Seq(1),
-            actual: Seq(2)
+            actual: Seq(3)
         })
     ));
-    log.append_expecting(Seq(2), [&b"\"c\""[..]]).await.unwrap();
-    assert_eq!(records_of(&log).await, ["a", "b", "c"]);
+    log.append_expecting(Seq(3), [&b"\"c\""[..]]).await.unwrap();
+    assert_eq!(records_of(&log).await, ["a", "b", "b2", "c"]);
     store.close().await.unwrap();
 }
 

@@ -1,0 +1,180 @@
+//! spool's backends as a user reaches them: through the public `Log` API
+//! (the group-commit writer task, checksums, seqs, cursors), from a task on
+//! a two-worker tokio runtime, the way an async application calls it. Each
+//! phase runs as one task, so the numbers carry no per-call hand-off from
+//! outside the runtime (benchmarks.md explains that cost).
+
+use std::path::Path;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use spool_backends::{
+    JsonlBackend, JsonlConfig, MemoryBackend, SegmentedBackend, SegmentedConfig, StdFs,
+};
+use spool_engine::{Backend, Direction, Durability, Log, LogConfig, LogId, Seq};
+
+use super::{Contender, Records, Result};
+
+/// Which backend.
+#[derive(Clone, Copy)]
+enum Kind {
+    Memory,
+    Jsonl,
+    Segmented,
+}
+
+/// A spool `Log` on one backend.
+pub struct Spool {
+    kind: Kind,
+    runtime: tokio::runtime::Runtime,
+    log: Option<Log>,
+}
+
+impl Spool {
+    fn new(kind: Kind) -> Spool {
+        Spool {
+            kind,
+            runtime: crate::harness::runtime(),
+            log: None,
+        }
+    }
+
+    /// The in-memory backend.
+    #[must_use]
+    pub fn memory() -> Spool {
+        Spool::new(Kind::Memory)
+    }
+
+    /// The JSONL backend (spool's own strict JSONL, sidecar index).
+    #[must_use]
+    pub fn jsonl() -> Spool {
+        Spool::new(Kind::Jsonl)
+    }
+
+    /// The segmented backend (default configuration: 32 MiB segments,
+    /// mapped reads of sealed segments).
+    #[must_use]
+    pub fn segmented() -> Spool {
+        Spool::new(Kind::Segmented)
+    }
+
+    fn log(&self) -> Result<Log> {
+        self.log.clone().ok_or_else(|| "spool: not open".into())
+    }
+
+    /// Runs `work` as one task on the runtime.
+    fn in_task<T: Send + 'static>(
+        &self,
+        work: impl std::future::Future<Output = Result<T>> + Send + 'static,
+    ) -> Result<T> {
+        self.runtime.block_on(self.runtime.spawn(work))?
+    }
+}
+
+impl Contender for Spool {
+    fn name(&self) -> &'static str {
+        match self.kind {
+            Kind::Memory => "spool-memory",
+            Kind::Jsonl => "spool-jsonl",
+            Kind::Segmented => "spool-segmented",
+        }
+    }
+
+    fn on_disk(&self) -> bool {
+        !matches!(self.kind, Kind::Memory)
+    }
+
+    fn create(&mut self, dir: &Path) -> Result<()> {
+        self.open(dir)
+    }
+
+    fn append(&mut self, records: &Records, batch: usize, sync: bool) -> Result<()> {
+        let log = self.log()?;
+        let payloads = Arc::clone(&records.payloads);
+        let durability = if sync {
+            Durability::Data
+        } else {
+            Durability::Buffered
+        };
+        self.in_task(async move {
+            for chunk in payloads.chunks(batch) {
+                log.append_with(durability, chunk.iter().cloned()).await?;
+            }
+            Ok(())
+        })
+    }
+
+    fn close(&mut self) -> Result<()> {
+        if let Some(log) = self.log.take() {
+            self.runtime.block_on(log.close())?;
+        }
+        Ok(())
+    }
+
+    fn open(&mut self, dir: &Path) -> Result<()> {
+        let vfs = Arc::new(StdFs);
+        let backend: Arc<dyn Backend> = match self.kind {
+            Kind::Memory => Arc::new(MemoryBackend::new()),
+            Kind::Jsonl => Arc::new(JsonlBackend::open(
+                vfs,
+                dir.join("log.jsonl"),
+                JsonlConfig::owned(),
+            )?),
+            Kind::Segmented => Arc::new(SegmentedBackend::open(
+                vfs,
+                dir.join("log"),
+                SegmentedConfig::default(),
+            )?),
+        };
+        let _guard = self.runtime.enter();
+        self.log = Some(Log::open(
+            LogId::new("bench")?,
+            backend,
+            LogConfig::default(),
+        )?);
+        Ok(())
+    }
+
+    fn scan(&mut self) -> Result<(u64, u64)> {
+        let log = self.log()?;
+        self.in_task(async move {
+            let (mut count, mut bytes) = (0, 0);
+            let mut cursor = log.first_cursor();
+            loop {
+                let page = log.read_page(&cursor, 1_000).await?;
+                count += page.records.len() as u64;
+                bytes += page
+                    .records
+                    .iter()
+                    .map(|r| r.payload.len() as u64)
+                    .sum::<u64>();
+                match page.next {
+                    Some(next) => cursor = next,
+                    None => return Ok((count, bytes)),
+                }
+            }
+        })
+    }
+
+    fn pages(&mut self, starts: &[u64], len: usize) -> Result<Vec<Duration>> {
+        let log = self.log()?;
+        let starts = starts.to_vec();
+        self.in_task(async move {
+            let mut times = Vec::with_capacity(starts.len());
+            for start in starts {
+                let began = Instant::now();
+                let cursor = log.cursor_at(Seq(start), Direction::Forward);
+                let page = log.read_page(&cursor, len).await?;
+                times.push(began.elapsed());
+                if page.records.len() != len {
+                    return Err(format!(
+                        "spool: a page at {start} held {} records",
+                        page.records.len()
+                    )
+                    .into());
+                }
+            }
+            Ok(times)
+        })
+    }
+}
