@@ -21,6 +21,10 @@
 //!    fsynced, then the directory fsynced), and only then append to it.
 //! 4. Any failed write or fsync poisons the backend: every later write or
 //!    sync fails until reopen, and no fsync is retried.
+//! 5. Every `writeback_bytes` written to the active segment, an fdatasync of
+//!    it starts in the background (one at a time), so the fsync step 3 must
+//!    wait for finds little left; it moves no durable point, and its failure
+//!    poisons like any other (step 4).
 
 mod batch;
 mod index;
@@ -80,6 +84,10 @@ pub struct SegmentedConfig {
     pub read_mode: ReadMode,
     /// What to do with damage before the durable point. Default: `Strict`.
     pub recovery: RecoveryMode,
+    /// Start writing the active segment out in the background after this
+    /// many bytes (0: never), so a roll's fsync finds little to flush.
+    /// Default: 8 MiB.
+    pub writeback_bytes: u64,
 }
 
 impl Default for SegmentedConfig {
@@ -89,6 +97,7 @@ impl Default for SegmentedConfig {
             max_record_bytes: 8 << 20,
             read_mode: ReadMode::Mmap,
             recovery: RecoveryMode::Strict,
+            writeback_bytes: 8 << 20,
         }
     }
 }
@@ -132,6 +141,8 @@ struct Inner {
     durable_seq: AtomicU64,
     life: Lifecycle,
     report: RecoveryReport,
+    /// A background writeback is running (at most one at a time).
+    writeback_running: std::sync::atomic::AtomicBool,
 }
 
 #[derive(Debug)]
@@ -145,6 +156,8 @@ struct WriterState {
     /// next one; `close` forces it).
     slot_dirty: bool,
     buf: Vec<u8>,
+    /// `write_len` when the last background writeback started.
+    writeback_at: u64,
 }
 
 /// The name of the lock file in a log directory.
@@ -242,12 +255,14 @@ impl SegmentedBackend {
                     slot_generation: opened.slot_generation,
                     slot_dirty: false,
                     buf: Vec::new(),
+                    writeback_at: opened.write_len,
                 }),
                 segments: RwLock::new(opened.segments),
                 next_seq: AtomicU64::new(next.0),
                 durable_seq: AtomicU64::new(durable.0),
                 life: Lifecycle::new(&dir, lock),
                 report: opened.report,
+                writeback_running: std::sync::atomic::AtomicBool::new(false),
                 vfs,
                 dir,
                 config,
@@ -361,6 +376,31 @@ impl SegmentedBackend {
         Ok(self.start_seq())
     }
 
+    /// Starts writing the active segment's dirty pages out in the
+    /// background once `writeback_bytes` more have been written, so the
+    /// fsync a roll (or a `Data` sync) must wait for has little left to do.
+    /// Durability is unchanged: only `sync_locked` moves the durable point;
+    /// a failed background sync poisons the log like any other (P7).
+    fn start_writeback(&self, w: &mut WriterState) {
+        let every = self.inner.config.writeback_bytes;
+        if every == 0
+            || w.write_len < w.writeback_at + every
+            || self.inner.writeback_running.swap(true, Ordering::AcqRel)
+        {
+            return;
+        }
+        w.writeback_at = w.write_len;
+        let segment = Arc::clone(&w.active);
+        let this = self.clone();
+        tokio::task::spawn_blocking(move || {
+            let result = segment.file.sync_data();
+            this.inner.writeback_running.store(false, Ordering::Release);
+            if let Err(e) = result {
+                this.poison(Error::io("background writeback", e));
+            }
+        });
+    }
+
     fn segments(&self) -> Vec<Arc<Segment>> {
         self.inner
             .segments
@@ -441,6 +481,7 @@ impl SegmentedBackend {
             .push(Arc::clone(&next));
         w.active = next;
         w.write_len = FRAMES_START;
+        w.writeback_at = FRAMES_START;
         w.synced_len = FRAMES_START;
         w.slot_generation = 0;
         Ok(())
@@ -559,6 +600,7 @@ impl Backend for SegmentedBackend {
         w.next_seq = Seq(start.0 + records.len() as u64);
         w.active.publish(&offsets, w.write_len, w.next_seq);
         self.inner.next_seq.store(w.next_seq.0, Ordering::Release);
+        self.start_writeback(&mut w);
         Ok(SeqRange {
             start,
             end: w.next_seq,

@@ -516,3 +516,41 @@ async fn reads_before_the_first_index_entry_start_at_the_first_frame() {
         assert_eq!(seqs, (from..from + 5).collect::<Vec<_>>(), "from {from}");
     }
 }
+
+/// Background writeback: past `writeback_bytes`, the active segment's bytes
+/// become durable without a sync call, while the durable point (what an
+/// acknowledgement promises) moves only with the writer's own syncs; with
+/// it off, nothing reaches the disk until a sync.
+#[tokio::test]
+async fn background_writeback_flushes_early_without_moving_the_durable_point() {
+    for every in [0u64, 16 << 10] {
+        let (fs, vfs) = sim();
+        let config = SegmentedConfig {
+            segment_bytes: 1 << 20,
+            writeback_bytes: every,
+            ..SegmentedConfig::default()
+        };
+        let b = SegmentedBackend::open(vfs, "/log", config).unwrap();
+        append_n(&b, 0, 300, 10).await;
+        assert_eq!(
+            b.durable_seq(),
+            Seq(0),
+            "only the writer's syncs move the durable point"
+        );
+        let segment = Path::new("/log/00000000000000000000.seg");
+        let mut durable = 0;
+        for _ in 0..500 {
+            durable = fs.durable_bytes(segment).unwrap().len() as u64;
+            if every == 0 || durable > every {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+        if every == 0 {
+            assert_eq!(durable, FRAMES_START, "only the preamble is durable");
+        } else {
+            assert!(durable > every, "written out in the background: {durable}");
+        }
+        b.close().await.unwrap();
+    }
+}

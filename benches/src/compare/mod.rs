@@ -271,8 +271,10 @@ fn page_starts(count: usize, below: usize) -> Vec<u64> {
     (0..count).map(|_| rng.below(below as u64)).collect()
 }
 
-/// Bytes of every file under `dir`.
+/// Bytes allocated on disk to every file under `dir` (blocks, not
+/// lengths: a preallocated or sparse file counts what it takes).
 pub fn disk_bytes(dir: &Path) -> std::io::Result<u64> {
+    use std::os::unix::fs::MetadataExt as _;
     let mut total = 0;
     for entry in std::fs::read_dir(dir)? {
         let entry = entry?;
@@ -280,7 +282,7 @@ pub fn disk_bytes(dir: &Path) -> std::io::Result<u64> {
         total += if meta.is_dir() {
             disk_bytes(&entry.path())?
         } else {
-            meta.len()
+            meta.blocks() * 512
         };
     }
     Ok(total)

@@ -84,6 +84,11 @@ impl Contender for Spool {
         !matches!(self.kind, Kind::Memory)
     }
 
+    fn can_sync(&self) -> bool {
+        // In memory there is nothing to make durable.
+        self.on_disk()
+    }
+
     fn create(&mut self, dir: &Path) -> Result<()> {
         self.open(dir)
     }
