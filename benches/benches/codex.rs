@@ -175,6 +175,7 @@ fn listing(c: &mut Criterion) {
     many_threads(dir.path());
     let home = CodexHome::new(dir.path());
     let mut group = c.benchmark_group("codex_list_25_of_10000");
+    group.throughput(Throughput::Elements(25));
     group.sample_size(10);
     group.bench_function("codex_style_scan_of_every_head", |b| {
         b.iter(|| assert_eq!(codex_style_scan(dir.path()), THREADS));

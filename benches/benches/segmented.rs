@@ -547,6 +547,7 @@ fn open_after_crash(c: &mut Criterion) {
         // Abandoned without close: the next open recovers.
     });
     let mut group = c.benchmark_group("open_after_crash");
+    group.throughput(Throughput::Bytes(mib << 20));
     group.sample_size(10);
     group.measurement_time(Duration::from_secs(5));
     group.bench_function(format!("{mib}_MiB"), |b| {

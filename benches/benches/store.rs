@@ -8,7 +8,7 @@
 
 use std::sync::Arc;
 
-use criterion::{Criterion, criterion_group, criterion_main};
+use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use serde_json::json;
 use spool_backends::MemoryStorage;
 use spool_benches::harness::runtime;
@@ -38,6 +38,7 @@ fn listing(c: &mut Criterion) {
     let storage: Arc<dyn Storage> = Arc::new(MemoryStorage::new());
     let store = rt.block_on(filled(&storage, StoreConfig::default()));
     let mut group = c.benchmark_group("store_list_25_of_10000");
+    group.throughput(Throughput::Elements(25));
     for (name, query) in [
         ("created_desc", ListQuery::default()),
         (
@@ -77,6 +78,7 @@ fn listing(c: &mut Criterion) {
 fn open(c: &mut Criterion) {
     let rt = runtime();
     let mut group = c.benchmark_group("store_open_10000_logs");
+    group.throughput(Throughput::Elements(LOGS as u64));
     group.sample_size(10);
     // From a snapshot: closed cleanly, nothing to replay.
     let snapshotted: Arc<dyn Storage> = Arc::new(MemoryStorage::new());
@@ -119,6 +121,7 @@ fn open(c: &mut Criterion) {
 fn fork(c: &mut Criterion) {
     let rt = runtime();
     let mut group = c.benchmark_group("store_fork");
+    group.throughput(Throughput::Elements(1));
     for records in [100usize, 100_000] {
         let storage: Arc<dyn Storage> = Arc::new(MemoryStorage::new());
         let store = rt

@@ -67,7 +67,8 @@ fn main() -> Result<()> {
         records.bytes() as f64 / 1e6
     );
     let mut results = report::Results::default();
-    let crash_open = |c: &mut dyn Contender, dir: &Path| crash_then_open(c, dir, quick);
+    let crash_open =
+        |c: &mut dyn Contender, dir: &Path| crash_then_open(c, dir, quick, plan.records as u64);
     for rep in 1..=reps {
         for contender in &mut contenders {
             let began = Instant::now();
@@ -135,7 +136,14 @@ fn crash_writer(name: &str, dir: &Path, plan: &Plan) -> Result<()> {
 }
 
 /// Runs a crash writer for `contender` into `dir`, then times its open.
-fn crash_then_open(contender: &mut dyn Contender, dir: &Path, quick: bool) -> Result<Duration> {
+/// Then checks that the open found every record the writer had written
+/// (each batch was acknowledged as written before it exited).
+fn crash_then_open(
+    contender: &mut dyn Contender,
+    dir: &Path,
+    quick: bool,
+    expected: u64,
+) -> Result<Duration> {
     let mut child = Command::new(std::env::current_exe()?);
     child
         .args(["--crash-writer", contender.name(), "--dir"])
@@ -149,7 +157,16 @@ fn crash_then_open(contender: &mut dyn Contender, dir: &Path, quick: bool) -> Re
     }
     let began = Instant::now();
     contender.open(dir)?;
-    Ok(began.elapsed())
+    let took = began.elapsed();
+    let (found, _) = contender.scan()?;
+    if found != expected {
+        return Err(format!(
+            "{}: after the crash, open found {found} of the {expected} records written",
+            contender.name()
+        )
+        .into());
+    }
+    Ok(took)
 }
 
 /// Runs `compare --memory-of name` and reads its answer.

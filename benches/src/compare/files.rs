@@ -91,6 +91,18 @@ impl Contender for Raw {
         Ok((records.len() as u64, bytes))
     }
 
+    fn concurrent_durable(&mut self, records: &Records) -> Option<Result<()>> {
+        let mut run = || -> Result<()> {
+            let log = self.writer.as_mut().ok_or("raw: not open")?;
+            for payload in records.payloads.iter() {
+                log.append(payload)?;
+                log.sync()?;
+            }
+            Ok(())
+        };
+        Some(run())
+    }
+
     fn pages(&mut self, starts: &[u64], len: usize) -> Result<Vec<Duration>> {
         let (file, offsets) = self.reader.as_ref().ok_or("raw: not open")?;
         let end = file.metadata()?.len();

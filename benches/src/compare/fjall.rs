@@ -53,6 +53,36 @@ impl Contender for Fjall {
         Ok(())
     }
 
+    fn concurrent_durable(&mut self, records: &Records) -> Option<Result<()>> {
+        let run = || -> Result<()> {
+            let (db, keyspace) = self.open_db()?;
+            std::thread::scope(|scope| {
+                let writers: Vec<_> = (0..super::WRITERS)
+                    .map(|w| {
+                        scope.spawn(move || -> Result<()> {
+                            for (i, p) in records
+                                .payloads
+                                .iter()
+                                .enumerate()
+                                .skip(w)
+                                .step_by(super::WRITERS)
+                            {
+                                let mut write = db.batch().durability(Some(PersistMode::SyncData));
+                                write.insert(keyspace, &(i as u64).to_be_bytes()[..], &p[..]);
+                                write.commit()?;
+                            }
+                            Ok(())
+                        })
+                    })
+                    .collect();
+                writers
+                    .into_iter()
+                    .try_for_each(|w| w.join().map_err(|_| "fjall: a writer panicked")?)
+            })
+        };
+        Some(run())
+    }
+
     fn close(&mut self) -> Result<()> {
         if let Some((db, _)) = self.open.take() {
             db.persist(PersistMode::Buffer)?;

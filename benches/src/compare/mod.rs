@@ -98,7 +98,18 @@ pub trait Contender {
     /// Reads `len` records from each seq of `starts`; returns each page's
     /// time. Checks that every page has its `len` records.
     fn pages(&mut self, starts: &[u64], len: usize) -> Result<Vec<Duration>>;
+    /// Appends `records` one by one from `WRITERS` concurrent writers, each
+    /// record durable before its writer goes on; `None` where the contender
+    /// has no concurrent writers of one log. The raw limit answers with
+    /// what the target compares against: one writer, write + fdatasync per
+    /// record.
+    fn concurrent_durable(&mut self, _records: &Records) -> Option<Result<()>> {
+        None
+    }
 }
+
+/// Writers of the concurrent durable phase.
+pub const WRITERS: usize = 16;
 
 /// How much each phase does.
 #[derive(Clone, Copy, Debug)]
@@ -107,6 +118,8 @@ pub struct Plan {
     pub records: usize,
     /// Records appended per fsync phase, by batch size 1, 64, 1024.
     pub synced: [usize; 3],
+    /// Records of the concurrent durable phase.
+    pub concurrent: usize,
     /// Random pages read.
     pub pages: usize,
     /// Records per page.
@@ -120,6 +133,7 @@ impl Plan {
         Plan {
             records: 50_000,
             synced: [300, 64 * 60, 1024 * 10],
+            concurrent: 1_600,
             pages: 10_000,
             page_len: 100,
         }
@@ -131,6 +145,7 @@ impl Plan {
         Plan {
             records: 5_000,
             synced: [50, 64 * 10, 1024 * 2],
+            concurrent: 320,
             pages: 1_000,
             page_len: 100,
         }
@@ -166,6 +181,21 @@ pub fn run_rep(
         contender.create(&dir)?;
         Ok(dir)
     };
+    {
+        let dir = fresh(contender)?;
+        let phase_records = prefix(records, plan.concurrent);
+        let started = Instant::now();
+        if let Some(done) = contender.concurrent_durable(&phase_records) {
+            done?;
+            let took = started.elapsed();
+            sample.push((
+                "append_16w_fsync".into(),
+                plan.concurrent as f64 / took.as_secs_f64(),
+            ));
+        }
+        contender.close()?;
+        std::fs::remove_dir_all(&dir)?;
+    }
     for sync in [false, true] {
         if sync && !contender.can_sync() {
             continue;
@@ -317,6 +347,7 @@ mod tests {
         let plan = Plan {
             records: 1_500,
             synced: [3, 128, 1024],
+            concurrent: 64,
             pages: 30,
             page_len: 100,
         };

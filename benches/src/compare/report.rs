@@ -12,7 +12,7 @@ use serde_json::{Value, json};
 use super::Plan;
 
 /// Every metric: key, label, and whether more is better.
-pub const METRICS: [(&str, &str, bool); 12] = [
+pub const METRICS: [(&str, &str, bool); 13] = [
     ("append_b1", "append, batch 1 (rec/s)", true),
     ("append_b64", "append, batch 64 (rec/s)", true),
     ("append_b1024", "append, batch 1024 (rec/s)", true),
@@ -29,6 +29,11 @@ pub const METRICS: [(&str, &str, bool); 12] = [
     (
         "append_b1024_fsync",
         "append + fsync per batch of 1024 (rec/s)",
+        true,
+    ),
+    (
+        "append_16w_fsync",
+        "16 writers, each record durable (rec/s)",
         true,
     ),
     ("scan_mb_s", "full scan (MB/s of payload)", true),
@@ -120,11 +125,17 @@ impl Results {
         let over = |other: &str, metric: &str| {
             Some(self.median(seg, metric)? / self.median(other, metric)?)
         };
-        let checks: [(&str, Option<f64>, f64, bool); 7] = [
+        let checks: [(&str, Option<f64>, f64, bool); 8] = [
             (
                 "appends at batch 1024 ≥ 0.9× raw",
                 self.ratio(seg, "append_b1024"),
                 0.9,
+                true,
+            ),
+            (
+                "16 writers, Data, ≥ 5× raw write+fdatasync per record",
+                self.ratio(seg, "append_16w_fsync"),
+                5.0,
                 true,
             ),
             (

@@ -109,6 +109,35 @@ impl Contender for Spool {
         })
     }
 
+    fn concurrent_durable(&mut self, records: &Records) -> Option<Result<()>> {
+        if !self.can_sync() {
+            return None;
+        }
+        let log = match self.log() {
+            Ok(log) => log,
+            Err(e) => return Some(Err(e)),
+        };
+        let payloads = Arc::clone(&records.payloads);
+        Some(self.in_task(async move {
+            // Each writer appends every WRITERS-th record, one at a time.
+            let writers: Vec<_> = (0..super::WRITERS)
+                .map(|w| {
+                    let (log, payloads) = (log.clone(), Arc::clone(&payloads));
+                    tokio::spawn(async move {
+                        for p in payloads.iter().skip(w).step_by(super::WRITERS) {
+                            log.append_with(Durability::Data, [p.clone()]).await?;
+                        }
+                        Ok::<(), spool_engine::Error>(())
+                    })
+                })
+                .collect();
+            for w in writers {
+                w.await??;
+            }
+            Ok(())
+        }))
+    }
+
     fn close(&mut self) -> Result<()> {
         if let Some(log) = self.log.take() {
             self.runtime.block_on(log.close())?;
