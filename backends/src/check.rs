@@ -150,7 +150,7 @@ pub struct RepairReport {
 /// A name for bytes set aside from `file`: `<file>.<tag>`, or
 /// `<file>.<tag>.1`, `.2`, … when taken, so an earlier repair's side file
 /// is never overwritten.
-pub(crate) fn free_side_path(vfs: &dyn Vfs, file: &Path, tag: &str) -> PathBuf {
+pub(crate) fn free_side_path(vfs: &dyn Vfs, file: &Path, tag: &str) -> Result<PathBuf> {
     let mut n = 0u32;
     loop {
         let mut name = file.as_os_str().to_owned();
@@ -159,10 +159,13 @@ pub(crate) fn free_side_path(vfs: &dyn Vfs, file: &Path, tag: &str) -> PathBuf {
             name.push(format!(".{n}"));
         }
         let path = PathBuf::from(name);
-        if vfs.open(&path, OpenMode::Read).is_err() {
-            return path;
+        // Only a name that is certainly not there is free: any other
+        // failure to look is an error, never a reason to overwrite.
+        match vfs.open(&path, OpenMode::Read) {
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(path),
+            Err(e) => return Err(Error::io("look for a free side file name", e)),
+            Ok(_) => n += 1,
         }
-        n += 1;
     }
 }
 
@@ -173,7 +176,7 @@ pub(crate) fn save_tail(vfs: &dyn Vfs, file: &Path, at: u64, len: u64) -> Result
     let source = vfs
         .open(file, OpenMode::Read)
         .map_err(|e| Error::io("open file to save from", e))?;
-    let side = free_side_path(vfs, file, &format!("cut-{at}"));
+    let side = free_side_path(vfs, file, &format!("cut-{at}"))?;
     let out = vfs
         .open(&side, OpenMode::CreateNew)
         .map_err(|e| Error::io("create side file", e))?;
@@ -189,7 +192,7 @@ pub(crate) fn save_tail(vfs: &dyn Vfs, file: &Path, at: u64, len: u64) -> Result
     }
     out.sync_data()
         .map_err(|e| Error::io("sync side file", e))?;
-    if let Some(dir) = file.parent().filter(|d| !d.as_os_str().is_empty()) {
+    if let Some(dir) = crate::lifecycle::parent_dir(file) {
         vfs.sync_dir(dir)
             .map_err(|e| Error::io("sync directory", e))?;
     }

@@ -32,6 +32,7 @@ pub use check::{Finding, LogCheck, Problem, Remedy, RepairReport, SegmentCheck};
 pub use dir_storage::{DirStorage, LogFormat};
 pub use file::{StdFs, StdFsModes};
 pub use jsonl::{JsonlBackend, JsonlConfig, LineMode, SidecarIndex, TailPolicy};
+pub use lifecycle::create_dir_durably;
 pub use memory::MemoryBackend;
 pub use memory_storage::MemoryStorage;
 pub use segmented::{ReadMode, RecoveryMode, SegmentedBackend, SegmentedConfig};

@@ -114,30 +114,37 @@ impl Lifecycle {
     }
 }
 
-/// Creates `dir` and its missing parents, each new entry made durable (the
-/// directory it was created in fsynced): a log acknowledged as durable must
-/// not vanish with its directory in a power loss.
-pub(crate) fn create_dir_durably(vfs: &dyn Vfs, dir: &Path) -> Result<()> {
-    let mut missing = Vec::new();
+/// The directory holding `path` (`.` for a bare name), whose fsync makes
+/// `path`'s entry durable; `None` for a root, which no directory holds.
+pub(crate) fn parent_dir(path: &Path) -> Option<&Path> {
+    match path.parent() {
+        Some(parent) if !parent.as_os_str().is_empty() => Some(parent),
+        Some(_) => Some(Path::new(".")),
+        None => None,
+    }
+}
+
+/// Creates `dir` and its missing parents, each entry made durable (the
+/// directory holding it fsynced), `dir`'s own entry always, even when it
+/// already existed (a process may have died between creating it and
+/// syncing its parent): a log acknowledged as durable must not vanish with
+/// its directory in a power loss.
+pub fn create_dir_durably(vfs: &dyn Vfs, dir: &Path) -> Result<()> {
+    let mut entries = vec![dir];
     let mut at = dir;
-    loop {
-        match vfs.list(at) {
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => missing.push(at),
+    while let Some(parent) = at.parent().filter(|p| !p.as_os_str().is_empty()) {
+        match vfs.list(parent) {
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => entries.push(parent),
             _ => break,
         }
-        match at.parent() {
-            Some(parent) if !parent.as_os_str().is_empty() => at = parent,
-            _ => break,
-        }
+        at = parent;
     }
     vfs.create_dir_all(dir)
         .map_err(|e| Error::io("create directory", e))?;
     // Outermost first, so each entry is synced in a directory that is.
-    for new in missing.iter().rev() {
-        if let Some(parent) = new.parent().filter(|p| !p.as_os_str().is_empty()) {
-            vfs.sync_dir(parent)
-                .map_err(|e| Error::io("sync directory", e))?;
-        }
+    for parent in entries.iter().rev().filter_map(|e| parent_dir(e)) {
+        vfs.sync_dir(parent)
+            .map_err(|e| Error::io("sync directory", e))?;
     }
     Ok(())
 }

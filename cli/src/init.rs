@@ -71,13 +71,9 @@ pub(crate) async fn create_store(dir: &Path, backend: BackendArg) -> Result<(), 
             ),
         ));
     }
-    std::fs::create_dir_all(dir)
-        .map_err(|e| Failure::usage("io", format!("cannot create {}: {e}", dir.display())))?;
-    // The store's own entry and its file survive a power loss (DirStorage
-    // makes `logs/` and each log's entries durable).
-    if let Some(parent) = dir.parent().filter(|p| !p.as_os_str().is_empty()) {
-        sync_dir(parent)?;
-    }
+    // The store's entry (and any parent made for it) survives a power loss;
+    // DirStorage does the same for `logs/` and each log.
+    spool_backends::create_dir_durably(&spool_backends::StdFs, dir)?;
     write_store_file(dir, backend)?;
     sync_dir(dir)?;
     // Opening makes the catalog; closing makes it durable.

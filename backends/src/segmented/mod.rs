@@ -141,8 +141,6 @@ struct Inner {
     durable_seq: AtomicU64,
     life: Lifecycle,
     report: RecoveryReport,
-    /// A background writeback is running (at most one at a time).
-    writeback_running: std::sync::atomic::AtomicBool,
 }
 
 #[derive(Debug)]
@@ -158,6 +156,12 @@ struct WriterState {
     buf: Vec<u8>,
     /// `write_len` when the last background writeback started.
     writeback_at: u64,
+    /// The background writeback in flight, if any (at most one). Every
+    /// fsync of the writer waits for it first: a writeback's failure is
+    /// reported to one fsync only (the kernel clears it), so the writer's
+    /// own fsync after it could succeed on pages that never reached the
+    /// disk; the poison the writeback records is what stops that.
+    writeback: Option<tokio::task::JoinHandle<()>>,
 }
 
 /// The name of the lock file in a log directory.
@@ -256,13 +260,13 @@ impl SegmentedBackend {
                     slot_dirty: false,
                     buf: Vec::new(),
                     writeback_at: opened.write_len,
+                    writeback: None,
                 }),
                 segments: RwLock::new(opened.segments),
                 next_seq: AtomicU64::new(next.0),
                 durable_seq: AtomicU64::new(durable.0),
                 life: Lifecycle::new(&dir, lock),
                 report: opened.report,
-                writeback_running: std::sync::atomic::AtomicBool::new(false),
                 vfs,
                 dir,
                 config,
@@ -385,20 +389,39 @@ impl SegmentedBackend {
         let every = self.inner.config.writeback_bytes;
         if every == 0
             || w.write_len < w.writeback_at + every
-            || self.inner.writeback_running.swap(true, Ordering::AcqRel)
+            || w.writeback.as_ref().is_some_and(|h| !h.is_finished())
         {
             return;
         }
         w.writeback_at = w.write_len;
         let segment = Arc::clone(&w.active);
-        let this = self.clone();
-        tokio::task::spawn_blocking(move || {
-            let result = segment.file.sync_data();
-            this.inner.writeback_running.store(false, Ordering::Release);
-            if let Err(e) = result {
-                this.poison(Error::io("background writeback", e));
+        // Weak: a dropped backend releases its lock at once, whatever the
+        // writeback is doing.
+        let inner = Arc::downgrade(&self.inner);
+        w.writeback = Some(tokio::task::spawn_blocking(move || {
+            if let Err(e) = segment.file.sync_data()
+                && let Some(inner) = inner.upgrade()
+            {
+                // Recorded before the task ends, so whoever waits for it
+                // sees the poison.
+                inner.life.poison(Error::io("background writeback", e));
             }
-        });
+        }));
+    }
+
+    /// Waits for the background writeback in flight, then fails if it (or
+    /// anything else) poisoned the log: no fsync may report success after
+    /// an earlier one failed (P7).
+    async fn settle_writeback(&self, w: &mut WriterState) -> Result<()> {
+        if let Some(handle) = w.writeback.take() {
+            let _ = handle.await;
+        }
+        match self.inner.life.poisoned() {
+            Some(cause) => Err(Error::Poisoned {
+                cause: cause.to_string(),
+            }),
+            None => Ok(()),
+        }
     }
 
     fn segments(&self) -> Vec<Arc<Segment>> {
@@ -432,6 +455,7 @@ impl SegmentedBackend {
 
     /// Makes everything written durable and records it in a commit slot.
     async fn sync_locked(&self, w: &mut WriterState) -> Result<()> {
+        self.settle_writeback(w).await?;
         if w.synced_len == w.write_len {
             return Ok(());
         }

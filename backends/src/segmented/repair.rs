@@ -158,27 +158,28 @@ fn salvage_at(
         .and_then(|n| parse_segment_name(Path::new(n)))
         .ok_or_else(|| Error::io("salvage", std::io::Error::other("not a segment file")))?;
     let bases = recovery::list_bases(vfs, dir)?;
+    let first = bases.first() == Some(&damaged);
+    let sealed = bases.last() != Some(&damaged);
+    let path = path_in(dir, &segment_name(damaged));
+    // Save before anything moves: until the later segments are set aside,
+    // the damaged segment is sealed and a strict open refuses nothing of
+    // it; once it is the last one, only its saved copy protects its bytes.
+    let len = file_len(vfs, &path)?;
+    let whole = at < FRAMES_START;
+    if (whole && first) || (!whole && sealed && at < len) {
+        saved.push(save_tail(vfs, &path, if whole { 0 } else { at }, len)?);
+    }
     for &base in bases.iter().rev().filter(|b| **b > damaged) {
         set_aside.push(set_segment_aside(vfs, dir, base)?);
     }
-    let first = bases.first() == Some(&damaged);
-    let path = path_in(dir, &segment_name(damaged));
     remove_if_there(vfs, &path_in(dir, &index_name(damaged)))?;
-    if at < FRAMES_START {
+    if whole {
         if first {
-            let len = file_len(vfs, &path)?;
-            saved.push(save_tail(vfs, &path, 0, len)?);
             replace_with(vfs, dir, damaged, &[])?;
         } else {
             set_aside.push(set_segment_aside(vfs, dir, damaged)?);
         }
-    } else if bases.last() != Some(&damaged) {
-        let len = file_len(vfs, &path)?;
-        saved.extend(
-            (at < len)
-                .then(|| save_tail(vfs, &path, at, len))
-                .transpose()?,
-        );
+    } else if sealed {
         let file = vfs
             .open(&path, OpenMode::Read)
             .map_err(|e| Error::io("open segment", e))?;
@@ -197,7 +198,7 @@ fn salvage_at(
 /// Renames segment `base` (and drops its index) out of the log, durably.
 fn set_segment_aside(vfs: &dyn Vfs, dir: &Path, base: Seq) -> Result<PathBuf> {
     let from = path_in(dir, &segment_name(base));
-    let to = free_side_path(vfs, &from, "cut-0");
+    let to = free_side_path(vfs, &from, "cut-0")?;
     remove_if_there(vfs, &path_in(dir, &index_name(base)))?;
     vfs.rename(&from, &to)
         .map_err(|e| Error::io("set segment aside", e))?;

@@ -9,7 +9,7 @@ use bytes::Bytes;
 use spool_engine::{Backend, Durability, Error, NewRecord, ReadRange, Seq, Vfs};
 
 use super::*;
-use crate::sim::SimFs;
+use crate::sim::{Fault, FaultMode, SimFs};
 
 fn small(read_mode: ReadMode) -> SegmentedConfig {
     SegmentedConfig {
@@ -553,4 +553,42 @@ async fn background_writeback_flushes_early_without_moving_the_durable_point() {
         }
         b.close().await.unwrap();
     }
+}
+
+/// A failed background writeback poisons the log, and the writer's own
+/// fsync after it never reports success: the kernel reports a writeback
+/// error to one fsync only (SimFs does the same), so without waiting for
+/// the writeback and checking the poison, the next sync would acknowledge
+/// pages that never reached the disk.
+#[tokio::test]
+async fn a_failed_background_writeback_fails_the_next_sync() {
+    let config = |every| SegmentedConfig {
+        segment_bytes: 1 << 20,
+        writeback_bytes: every,
+        ..SegmentedConfig::default()
+    };
+    let batch: Vec<NewRecord> = (0..100).map(rec).collect();
+    // How many mutations the append itself makes (no writeback).
+    let (probe_fs, probe_vfs) = sim();
+    let probe = SegmentedBackend::open(probe_vfs, "/log", config(0)).unwrap();
+    let before = probe_fs.mutations();
+    probe.append(Seq(0), &batch).await.unwrap();
+    let writes = probe_fs.mutations() - before;
+
+    let (fs, vfs) = sim();
+    let b = SegmentedBackend::open(vfs, "/log", config(4096)).unwrap();
+    // The mutation after the append's writes is the background fsync.
+    fs.fail_after(writes, Fault::Eio, FaultMode::Once);
+    b.append(Seq(0), &batch).await.unwrap();
+    let err = b.sync(Durability::Data).await.unwrap_err();
+    assert!(
+        matches!(err, Error::Poisoned { .. } | Error::Io { .. }),
+        "{err:?}"
+    );
+    assert_eq!(
+        b.durable_seq(),
+        Seq(0),
+        "nothing was acknowledged as durable"
+    );
+    assert!(b.append(Seq(100), &[rec(100)]).await.is_err(), "poisoned");
 }

@@ -125,13 +125,19 @@ pub struct CodexJsonl {
 }
 
 impl CodexJsonl {
-    fn parse_all(&self) -> Result<Vec<crate::BenchEvent>> {
+    /// Every event, parsed, and the bytes of their lines.
+    fn parse_all(&self) -> Result<(Vec<crate::BenchEvent>, u64)> {
         let bytes = std::fs::read(&self.path)?;
-        bytes
+        let mut line_bytes = 0;
+        let events = bytes
             .split(|b| *b == b'\n')
             .filter(|l| !l.is_empty())
-            .map(|l| Ok(serde_json::from_slice(l)?))
-            .collect()
+            .map(|l| {
+                line_bytes += l.len() as u64;
+                Ok(serde_json::from_slice(l)?)
+            })
+            .collect::<Result<Vec<_>>>()?;
+        Ok((events, line_bytes))
     }
 }
 
@@ -178,17 +184,13 @@ impl Contender for CodexJsonl {
     }
 
     fn scan(&mut self) -> Result<(u64, u64)> {
-        let events = self.parse_all()?;
-        let bytes = events
-            .iter()
-            .map(|e| serde_json::to_vec(e).map(|v| v.len() as u64))
-            .sum::<std::result::Result<u64, _>>()?;
+        let (events, bytes) = self.parse_all()?;
         Ok((events.len() as u64, bytes))
     }
 
     fn pages(&mut self, starts: &[u64], len: usize) -> Result<Vec<Duration>> {
         timed_pages(starts, |start| {
-            let events = self.parse_all()?;
+            let (events, _) = self.parse_all()?;
             let from = usize::try_from(start)?;
             let got = events.len().saturating_sub(from).min(len);
             check_page("codex-jsonl", got, len, start)
