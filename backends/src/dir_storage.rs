@@ -50,15 +50,19 @@ impl DirStorage {
     pub fn new(vfs: Arc<dyn Vfs>, root: impl Into<PathBuf>, default: LogFormat) -> Result<Self> {
         let root = root.into();
         crate::lifecycle::create_dir_durably(vfs.as_ref(), &root.join("logs"))?;
+        Ok(DirStorage::assemble(vfs, root, default, false))
+    }
+
+    fn assemble(vfs: Arc<dyn Vfs>, root: PathBuf, default: LogFormat, read_only: bool) -> Self {
         let storage = DirStorage {
             vfs,
             root,
             segmented: SegmentedConfig::default(),
             jsonl: JsonlConfig::owned(),
             default_jsonl: matches!(default, LogFormat::Jsonl(_)),
-            read_only: false,
+            read_only,
         };
-        Ok(storage.with(default))
+        storage.with(default)
     }
 
     /// The existing root at `root`, for reading beside a writer in another
@@ -73,15 +77,7 @@ impl DirStorage {
         let root = root.into();
         vfs.list(&root.join("logs"))
             .map_err(|e| Error::io("open store directory", e))?;
-        let storage = DirStorage {
-            vfs,
-            root,
-            segmented: SegmentedConfig::default(),
-            jsonl: JsonlConfig::owned(),
-            default_jsonl: matches!(default, LogFormat::Jsonl(_)),
-            read_only: true,
-        };
-        Ok(storage.with(default))
+        Ok(DirStorage::assemble(vfs, root, default, true))
     }
 
     fn refuse_writes(&self) -> Result<()> {

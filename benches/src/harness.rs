@@ -103,15 +103,25 @@ pub enum BatchEnd {
 ///
 /// If the baseline's I/O fails: a bench cannot go on without its limit.
 pub fn write_batches<B: Baseline>(log: &mut B, payloads: &[Bytes], batch: usize, end: BatchEnd) {
+    try_write_batches(log, payloads, batch, end)
+        .unwrap_or_else(|e| panic!("baseline {end:?}: {e}"));
+}
+
+/// [`write_batches`], returning the first I/O error.
+pub fn try_write_batches<B: Baseline + ?Sized>(
+    log: &mut B,
+    payloads: &[Bytes],
+    batch: usize,
+    end: BatchEnd,
+) -> std::io::Result<()> {
     for chunk in payloads.chunks(batch) {
         for p in chunk {
-            log.append(p)
-                .unwrap_or_else(|e| panic!("baseline append: {e}"));
+            log.append(p)?;
         }
         match end {
             BatchEnd::Flush => log.flush(),
             BatchEnd::Sync => log.sync(),
-        }
-        .unwrap_or_else(|e| panic!("baseline {end:?}: {e}"));
+        }?;
     }
+    Ok(())
 }

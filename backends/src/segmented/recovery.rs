@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use spool_engine::{
-    Clock as _, CorruptKind, Error, OpenMode, Result, Seq, SystemClock, Vfs, frame,
+    Clock as _, CorruptKind, Error, OpenMode, Result, Seq, SystemClock, Vfs, VfsFile, frame,
 };
 
 use super::layout::{
@@ -89,9 +89,23 @@ pub(crate) struct Recovered {
 /// then the directory entry.
 pub(crate) fn create_segment(vfs: &dyn Vfs, dir: &Path, base: Seq) -> Result<Segment> {
     let name = segment_name(base);
-    let path = path_in(dir, &name);
+    let file = write_segment_file(vfs, &path_in(dir, &name), base, &[])?;
+    vfs.sync_dir(dir)
+        .map_err(|e| Error::io("sync log directory", e))?;
+    Ok(Segment::new(base, name, file, FRAMES_START, base, false))
+}
+
+/// Creates the new file `path` as a segment at `base`: a fresh preamble
+/// (empty commit slots), then `frames`, synced. The caller makes its
+/// directory entry durable.
+pub(crate) fn write_segment_file(
+    vfs: &dyn Vfs,
+    path: &Path,
+    base: Seq,
+    frames: &[u8],
+) -> Result<Box<dyn VfsFile>> {
     let file = vfs
-        .open(&path, OpenMode::CreateNew)
+        .open(path, OpenMode::CreateNew)
         .map_err(|e| Error::io("create segment", e))?;
     let preamble = SegmentHeader {
         base,
@@ -100,11 +114,13 @@ pub(crate) fn create_segment(vfs: &dyn Vfs, dir: &Path, base: Seq) -> Result<Seg
     .encode_preamble();
     file.write_all_at(&preamble, 0)
         .map_err(|e| Error::io("write segment header", e))?;
+    if !frames.is_empty() {
+        file.write_all_at(frames, FRAMES_START)
+            .map_err(|e| Error::io("write segment", e))?;
+    }
     file.sync_data()
         .map_err(|e| Error::io("sync segment header", e))?;
-    vfs.sync_dir(dir)
-        .map_err(|e| Error::io("sync log directory", e))?;
-    Ok(Segment::new(base, name, file, FRAMES_START, base, false))
+    Ok(file)
 }
 
 /// Opens and recovers the log in `dir` (which the caller holds the lock of).

@@ -16,13 +16,11 @@
 
 use std::path::{Path, PathBuf};
 
-use spool_engine::{Clock as _, Error, OpenMode, Result, Seq, SystemClock, Vfs, frame};
+use spool_engine::{Error, OpenMode, Result, Seq, Vfs};
 
-use super::layout::{
-    FRAMES_START, SegmentHeader, index_name, parse_segment_name, path_in, segment_name,
-};
+use super::layout::{FRAMES_START, index_name, parse_segment_name, path_in, segment_name};
 use super::recovery;
-use super::segment::{ReadMode, Segment};
+use super::segment::Segment;
 use super::verify::verify;
 use super::{LOCK_FILE, RecoveryMode, SegmentedConfig, write_index};
 use crate::check::{Finding, LogCheck, Problem, Remedy, RepairReport, free_side_path, save_tail};
@@ -214,19 +212,7 @@ fn replace_with(vfs: &dyn Vfs, dir: &Path, base: Seq, frames: &[u8]) -> Result<(
     let name = segment_name(base);
     let tmp = path_in(dir, &format!("{name}.tmp"));
     remove_if_there(vfs, &tmp)?;
-    let file = vfs
-        .open(&tmp, OpenMode::CreateNew)
-        .map_err(|e| Error::io("create segment", e))?;
-    let preamble = SegmentHeader {
-        base,
-        created_ms: SystemClock.now_ms(),
-    }
-    .encode_preamble();
-    file.write_all_at(&preamble, 0)
-        .and_then(|()| file.write_all_at(frames, FRAMES_START))
-        .and_then(|()| file.sync_data())
-        .map_err(|e| Error::io("write segment", e))?;
-    drop(file);
+    drop(recovery::write_segment_file(vfs, &tmp, base, frames)?);
     vfs.rename(&tmp, &path_in(dir, &name))
         .map_err(|e| Error::io("replace segment", e))?;
     vfs.sync_dir(dir)
@@ -261,12 +247,6 @@ fn rewrite_index(vfs: &dyn Vfs, dir: &Path, index_file: &Path) -> Result<()> {
         .map_err(|e| Error::io("open segment", e))?;
     let len = file.len().map_err(|e| Error::io("size segment", e))?;
     let segment = Segment::new(base, name, file, len, base, false);
-    let scan = segment.scan(
-        ReadMode::Pread,
-        FRAMES_START,
-        base,
-        len,
-        frame::PAYLOAD_MAX_BYTES,
-    )?;
+    let scan = segment.scan_all(len)?;
     write_index(vfs, dir, base, len, &scan.index).map_err(|e| Error::io("write index", e))
 }

@@ -259,6 +259,18 @@ impl Segment {
         Ok(out)
     }
 
+    /// Decodes every frame of the segment's first `len` bytes by pread
+    /// (what verify, repair and index rebuilds read), stopping at damage.
+    pub(crate) fn scan_all(&self, len: u64) -> Result<Scan> {
+        self.scan(
+            ReadMode::Pread,
+            FRAMES_START,
+            self.base,
+            len,
+            frame::PAYLOAD_MAX_BYTES,
+        )
+    }
+
     /// Decodes frames from `offset` to `end`, expecting seqs from `seq`,
     /// stopping at the first damaged frame; for recovery and index rebuilds.
     pub(crate) fn scan(

@@ -12,7 +12,7 @@
 
 use std::path::Path;
 
-use spool_engine::{CorruptKind, Error, OpenMode, Result, Seq, Vfs, frame};
+use spool_engine::{CorruptKind, Error, OpenMode, Result, Seq, Vfs};
 
 use crate::check::{Finding, LogCheck, Problem, Remedy, SegmentCheck};
 
@@ -22,7 +22,7 @@ use super::layout::{
     FRAMES_START, HeaderProblem, SegmentHeader, index_name, path_in, segment_name,
 };
 use super::recovery::{Verdict, decide, durable_point, list_bases};
-use super::segment::{ReadMode, Scan, Segment};
+use super::segment::{Scan, Segment};
 
 /// Verifies the segmented log in `dir`, reading every byte of it once.
 pub fn verify(vfs: &dyn Vfs, dir: &Path) -> Result<LogCheck> {
@@ -54,13 +54,7 @@ pub fn verify(vfs: &dyn Vfs, dir: &Path) -> Result<LogCheck> {
             break;
         };
         check.bytes += len;
-        let scan = segment.scan(
-            ReadMode::Pread,
-            FRAMES_START,
-            base,
-            len,
-            frame::PAYLOAD_MAX_BYTES,
-        )?;
+        let scan = segment.scan_all(len)?;
         if scan.batch_end > FRAMES_START {
             check.oldest_ms = check.oldest_ms.or(scan.first_ms);
             check.newest_ms = scan.last_ms.or(check.newest_ms);

@@ -9,8 +9,18 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use super::{Contender, Records, Result};
+use crate::harness::{BatchEnd, try_write_batches};
 use crate::plain::{self, PlainJsonl};
 use crate::raw::{self, RawLog};
+
+/// How a batch ends: flushed to the OS, or fdatasynced.
+fn batch_end(sync: bool) -> BatchEnd {
+    if sync {
+        BatchEnd::Sync
+    } else {
+        BatchEnd::Flush
+    }
+}
 
 /// Checks a page's length.
 fn check_page(name: &str, got: usize, len: usize, start: u64) -> Result<()> {
@@ -56,17 +66,12 @@ impl Contender for Raw {
 
     fn append(&mut self, records: &Records, batch: usize, sync: bool) -> Result<()> {
         let log = self.writer.as_mut().ok_or("raw: not open")?;
-        for chunk in records.payloads.chunks(batch) {
-            for payload in chunk {
-                log.append(payload)?;
-            }
-            if sync {
-                log.sync()?;
-            } else {
-                log.flush()?;
-            }
-        }
-        Ok(())
+        Ok(try_write_batches(
+            log,
+            &records.payloads,
+            batch,
+            batch_end(sync),
+        )?)
     }
 
     fn close(&mut self) -> Result<()> {
@@ -221,17 +226,12 @@ impl Contender for BatchedJsonl {
 
     fn append(&mut self, records: &Records, batch: usize, sync: bool) -> Result<()> {
         let log = self.writer.as_mut().ok_or("jsonl-batched: not open")?;
-        for chunk in records.payloads.chunks(batch) {
-            for payload in chunk {
-                log.append(payload)?;
-            }
-            if sync {
-                log.sync()?;
-            } else {
-                log.flush()?;
-            }
-        }
-        Ok(())
+        Ok(try_write_batches(
+            log,
+            &records.payloads,
+            batch,
+            batch_end(sync),
+        )?)
     }
 
     fn close(&mut self) -> Result<()> {
