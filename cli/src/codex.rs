@@ -84,9 +84,12 @@ pub(crate) struct ShowArgs {
     pub(crate) path: PathBuf,
     /// The thread id (in a store: a thread id or a log id).
     pub(crate) id: String,
-    /// Print the raw lines of the history.
-    #[arg(long, conflicts_with = "items")]
+    /// Print the raw lines of the history (a store log's records).
+    #[arg(long, conflicts_with_all = ["items", "turns"])]
     pub(crate) records: bool,
+    /// Print the turns (the default).
+    #[arg(long, conflicts_with = "items")]
+    pub(crate) turns: bool,
     /// Print a page of items instead of the turns.
     #[arg(long)]
     pub(crate) items: bool,

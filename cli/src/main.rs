@@ -90,11 +90,11 @@ enum Command {
     ///
     /// Example: spool stat ~/.codex --json
     Stat(check::StatArgs),
-    /// List the threads of a CODEX_HOME, newest first.
+    /// List the threads of a CODEX_HOME, or the logs of a store, newest first.
     ///
     /// Example: spool ls ~/.codex --limit 10 --json
     Ls(codex::LsArgs),
-    /// Show a thread: its turns (default), items, or raw lines.
+    /// Show a thread (turns by default, items, or raw lines), or a store log's records.
     ///
     /// Example: spool show ~/.codex 019f2a3b-4c5d-7e6f-8a9b-0c1d2e3f4a5b --json
     Show(codex::ShowArgs),

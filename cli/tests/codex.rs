@@ -117,6 +117,9 @@ fn ls_lists_with_codex_field_names_per_floor_and_pages_by_cursor() {
 fn show_prints_turns_items_and_records_and_refuses_what_the_floor_refuses() {
     let home = home();
     let out = spool(&["show", path(home.path()), PAGINATED, "--json"]);
+    let explicit = spool(&["show", path(home.path()), PAGINATED, "--turns", "--json"]);
+    assert_eq!(out.stdout, explicit.stdout, "--turns is the default");
+
     assert!(
         out.status.success(),
         "{}",
