@@ -39,6 +39,7 @@ mod store_repairs;
 mod stress;
 mod tail;
 mod typed;
+mod verify_repair;
 
 use std::sync::Arc;
 
