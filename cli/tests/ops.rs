@@ -517,3 +517,42 @@ fn init_records_the_backend_and_refuses_to_change_it() {
     assert_eq!(code(&out), 2);
     assert_eq!(json(&out)["error"]["code"], "not_found");
 }
+
+/// Runs `spool args` on a pseudo-terminal (util-linux `script`) and returns
+/// everything it drew; `None`, said loudly, where `script` is missing.
+fn on_a_terminal(args: &[&str]) -> Option<String> {
+    let line = std::iter::once(env!("CARGO_BIN_EXE_spool"))
+        .chain(args.iter().copied())
+        .map(|a| format!("'{a}'"))
+        .collect::<Vec<_>>()
+        .join(" ");
+    match Command::new("script")
+        .args(["-qec", &line, "/dev/null"])
+        .output()
+    {
+        Ok(out) => Some(String::from_utf8_lossy(&out.stdout).into_owned()),
+        Err(e) => {
+            assert!(
+                std::env::var("CI").as_deref() != Ok("true"),
+                "util-linux `script` is missing ({e}); CI must not skip this"
+            );
+            eprintln!("SKIPPED: no `script` to run spool on a terminal ({e})");
+            None
+        }
+    }
+}
+
+#[test]
+fn progress_bars_show_on_a_terminal_only_and_never_with_json() {
+    let (_tmp, dir) = store(3);
+    let d = dir.to_str().unwrap();
+    let Some(drawn) = on_a_terminal(&["verify", d]) else {
+        return;
+    };
+    assert!(drawn.contains("/2 logs"), "a bar on a terminal: {drawn:?}");
+    let quiet = on_a_terminal(&["verify", d, "--json"]).unwrap();
+    assert!(!quiet.contains("/2 logs"), "no bar with --json: {quiet:?}");
+    let piped = spool(&["verify", d]);
+    assert!(!stderr(&piped).contains("logs"), "no bar into a pipe");
+    assert!(stdout(&piped).contains("clean"));
+}
