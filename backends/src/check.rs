@@ -32,6 +32,10 @@ pub enum Problem {
     TornSegment,
     /// A segment of a newer format than this build reads.
     UnsupportedVersion(u32),
+    /// This segment follows one whose seal was never confirmed durable and
+    /// which lost its tail: its records follow lost ones (none was
+    /// acknowledged as durable). Open sets it aside as `<segment>.cut-0`.
+    FollowsLostRecords,
     /// A sealed segment's sparse index is missing (rebuilt on read).
     IndexMissing,
     /// A sealed segment's sparse index is damaged or does not match its
@@ -49,6 +53,8 @@ pub enum Remedy {
     },
     /// Remove a segment that holds no records.
     RemoveSegment,
+    /// Set the segment aside (renamed `<segment>.cut-0`, kept).
+    SetAside,
     /// Write the index again from the segment.
     RewriteIndex,
     /// Salvage only: keep the segment up to `at`, set aside the rest of it
@@ -126,7 +132,10 @@ impl LogCheck {
         self.findings.iter().all(|f| {
             matches!(
                 f.remedy,
-                Remedy::Truncate { .. } | Remedy::RemoveSegment | Remedy::RewriteIndex
+                Remedy::Truncate { .. }
+                    | Remedy::RemoveSegment
+                    | Remedy::SetAside
+                    | Remedy::RewriteIndex
             )
         })
     }

@@ -95,6 +95,7 @@ fn remedy_text(remedy: &str) -> &'static str {
         "salvage" => "only spool repair --salvage cuts here, saving the bytes and later segments",
         "rewrite_index" => "spool repair rewrites it",
         "remove_segment" => "spool repair removes it",
+        "set_aside" => "spool repair (or open) renames it <segment>.cut-0 and keeps it",
         "codex_skips" => "Codex skips it; spool reads as Codex does",
         "codex_ends_line" => "a resume (Codex's or spool append's) ends it with a newline",
         _ => "nothing spool can repair",
@@ -124,6 +125,10 @@ fn row(f: &Finding) -> Row {
             "unsupported_version",
             format!("format version {v} is newer than this spool reads"),
         ),
+        Problem::FollowsLostRecords => (
+            "follows_lost_records",
+            "this segment follows one that lost its tail before its seal was confirmed durable; its records were never acknowledged as durable".to_owned(),
+        ),
         Problem::IndexMissing => ("index_missing", "the sparse index is missing".to_owned()),
         Problem::IndexStale => (
             "index_stale",
@@ -135,6 +140,7 @@ fn row(f: &Finding) -> Row {
         Remedy::Salvage { .. } => "salvage",
         Remedy::RewriteIndex => "rewrite_index",
         Remedy::RemoveSegment => "remove_segment",
+        Remedy::SetAside => "set_aside",
         Remedy::None => "none",
     };
     Row {

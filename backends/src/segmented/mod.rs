@@ -16,15 +16,22 @@
 //! 2. `sync(Data)` calls `fdatasync` on the active segment, then writes the
 //!    new durable length into the older commit slot (no second fsync: the
 //!    next fsync carries it, and any slot that lands early is still true).
-//! 3. Rolling: fsync the full segment, write its sparse index (not synced;
-//!    it is rebuildable), create the next segment (preamble written and
-//!    fsynced, then the directory fsynced), and only then append to it.
+//! 3. Rolling: confirm the segment sealed at the previous roll (below),
+//!    write the full segment's sparse index (not synced; it is
+//!    rebuildable), create the next segment (preamble written and fsynced,
+//!    then the directory fsynced), start the old segment's writeback in the
+//!    background, and append to the new one at once: the appender never
+//!    waits for a whole segment to reach the disk. The old segment's seal
+//!    is *confirmed* (fdatasync, a commit slot covering all of it, fdatasync)
+//!    at the next roll, sync or close, whichever comes first: at most one
+//!    seal is ever unconfirmed, and every acknowledgement of durability
+//!    comes after it. Recovery checks that one segment (docs/format.md).
 //! 4. Any failed write or fsync poisons the backend: every later write or
 //!    sync fails until reopen, and no fsync is retried.
 //! 5. Every `writeback_bytes` written to the active segment, an fdatasync of
-//!    it starts in the background (one at a time), so the fsync step 3 must
-//!    wait for finds little left; it moves no durable point, and its failure
-//!    poisons like any other (step 4).
+//!    it starts in the background (one at a time), so later fsyncs find
+//!    little left; it moves no durable point, every fsync of the writer
+//!    waits for it first, and its failure poisons like any other (step 4).
 
 mod batch;
 mod index;
@@ -162,6 +169,20 @@ struct WriterState {
     /// own fsync after it could succeed on pages that never reached the
     /// disk; the poison the writeback records is what stops that.
     writeback: Option<tokio::task::JoinHandle<()>>,
+    /// The segment sealed by the last roll, whose seal is not yet confirmed
+    /// durable (protocol step 3). At most one: the next roll, sync or close
+    /// confirms it first.
+    unsealed: Option<Unsealed>,
+}
+
+/// A sealed segment not yet confirmed durable, and what its confirming
+/// commit slot will say.
+#[derive(Debug)]
+struct Unsealed {
+    segment: Arc<Segment>,
+    len: u64,
+    end: Seq,
+    slot_generation: u64,
 }
 
 /// The name of the lock file in a log directory.
@@ -261,6 +282,7 @@ impl SegmentedBackend {
                     buf: Vec::new(),
                     writeback_at: opened.write_len,
                     writeback: None,
+                    unsealed: None,
                 }),
                 segments: RwLock::new(opened.segments),
                 next_seq: AtomicU64::new(next.0),
@@ -394,19 +416,49 @@ impl SegmentedBackend {
             return;
         }
         w.writeback_at = w.write_len;
-        let segment = Arc::clone(&w.active);
-        // Weak: a dropped backend releases its lock at once, whatever the
-        // writeback is doing.
-        let inner = Arc::downgrade(&self.inner);
-        w.writeback = Some(tokio::task::spawn_blocking(move || {
+        w.writeback = Some(Self::spawn_sync(&w.active, Arc::downgrade(&self.inner)));
+    }
+
+    /// An fdatasync of `segment` on the blocking pool. Weak: a dropped
+    /// backend releases its lock at once, whatever the sync is doing. A
+    /// failure is recorded as the log's poison before the task ends, so
+    /// whoever waits for it sees it.
+    fn spawn_sync(
+        segment: &Arc<Segment>,
+        inner: std::sync::Weak<Inner>,
+    ) -> tokio::task::JoinHandle<()> {
+        let segment = Arc::clone(segment);
+        tokio::task::spawn_blocking(move || {
             if let Err(e) = segment.file.sync_data()
                 && let Some(inner) = inner.upgrade()
             {
-                // Recorded before the task ends, so whoever waits for it
-                // sees the poison.
                 inner.life.poison(Error::io("background writeback", e));
             }
-        }));
+        })
+    }
+
+    /// Makes the segment sealed by the last roll durable and records it in
+    /// its commit slot (synced too, so recovery need not read it again).
+    async fn confirm_sealed(&self, w: &mut WriterState) -> Result<()> {
+        let Some(u) = w.unsealed.take() else {
+            return Ok(());
+        };
+        self.settle_writeback(w).await?;
+        Self::sync_segment(&u.segment)
+            .await
+            .map_err(|e| self.poison(e))?;
+        let slot = CommitSlot {
+            generation: u.slot_generation + 1,
+            durable_len: u.len,
+            end_seq: u.end,
+        };
+        u.segment
+            .file
+            .write_all_at(&slot.encode(), CommitSlot::offset_for(slot.generation))
+            .map_err(|e| self.poison(Error::io("write commit slot", e)))?;
+        Self::sync_segment(&u.segment)
+            .await
+            .map_err(|e| self.poison(e))
     }
 
     /// Waits for the background writeback in flight, then fails if it (or
@@ -455,6 +507,8 @@ impl SegmentedBackend {
 
     /// Makes everything written durable and records it in a commit slot.
     async fn sync_locked(&self, w: &mut WriterState) -> Result<()> {
+        // What is acknowledged durable includes the segment sealed before.
+        self.confirm_sealed(w).await?;
         self.settle_writeback(w).await?;
         if w.synced_len == w.write_len {
             return Ok(());
@@ -483,7 +537,11 @@ impl SegmentedBackend {
 
     /// Seals the active segment and starts the next one (protocol step 3).
     async fn roll(&self, w: &mut WriterState) -> Result<()> {
-        self.sync_locked(w).await?;
+        // The segment sealed at the previous roll has had a whole segment's
+        // time to reach the disk: confirming it now costs little, and keeps
+        // at most one unconfirmed seal (the one recovery checks).
+        self.confirm_sealed(w).await?;
+        self.settle_writeback(w).await?;
         let old = Arc::clone(&w.active);
         let entries = old.index_snapshot();
         // Best effort: the index is rebuildable and checked before use.
@@ -503,6 +561,18 @@ impl SegmentedBackend {
             .write()
             .unwrap_or_else(PoisonError::into_inner)
             .push(Arc::clone(&next));
+        // Its writeback starts now (if it is big enough to be worth a
+        // thread); the appender does not wait for it.
+        let every = self.inner.config.writeback_bytes;
+        if every != 0 && w.write_len >= every {
+            w.writeback = Some(Self::spawn_sync(&old, Arc::downgrade(&self.inner)));
+        }
+        w.unsealed = Some(Unsealed {
+            segment: old,
+            len: w.write_len,
+            end: w.next_seq,
+            slot_generation: w.slot_generation,
+        });
         w.active = next;
         w.write_len = FRAMES_START;
         w.writeback_at = FRAMES_START;

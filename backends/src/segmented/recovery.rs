@@ -34,6 +34,9 @@ pub struct RecoveryReport {
     pub removed_torn_segment: bool,
     /// Where salvage saved the bytes it cut, if it cut any.
     pub salvaged_to: Option<PathBuf>,
+    /// Where a segment that followed lost records was set aside (the one
+    /// before it was sealed but never confirmed durable, and lost its tail).
+    pub set_aside: Option<PathBuf>,
 }
 
 /// The outcome of scanning the active segment.
@@ -127,7 +130,17 @@ pub(crate) fn write_segment_file(
 pub(crate) fn recover(vfs: &dyn Vfs, dir: &Path, config: &SegmentedConfig) -> Result<Recovered> {
     let mut report = RecoveryReport::default();
     let mut bases = list_bases(vfs, dir)?;
-    let (active, len) = open_active(vfs, dir, &mut bases, &mut report)?;
+    let (active, len) = loop {
+        let (active, len) = open_active(vfs, dir, &mut bases, &mut report)?;
+        match previous_lost(vfs, dir, &bases, &active, config, &mut report)? {
+            None => break (active, len),
+            // The one before is the active segment now.
+            Some(set_aside) => {
+                report.set_aside = Some(set_aside);
+                bases.pop();
+            }
+        }
+    };
     let (durable_len, slot_generation) = durable_point(&active, len)?;
     let scan = active.scan(
         ReadMode::Pread,
@@ -192,6 +205,76 @@ pub(crate) fn recover(vfs: &dyn Vfs, dir: &Path, config: &SegmentedConfig) -> Re
         slot_generation,
         report,
     })
+}
+
+/// Checks the segment before the active one. It is durable once its seal
+/// was confirmed: a commit slot covering its whole length, written at the
+/// first roll, sync or close after the roll that sealed it. A crash inside
+/// that window leaves it unconfirmed; then it is read whole and, if intact,
+/// confirmed now. If its tail was lost, the active segment's records follow
+/// lost ones (and none was acknowledged as durable: every sync confirms the
+/// seal first), so the active segment is set aside as `<segment>.cut-0`
+/// (never deleted) and the one before becomes the active one; returns where
+/// it went. Damage before the unconfirmed segment's own durable point is
+/// `Corrupt`, as in the active segment.
+fn previous_lost(
+    vfs: &dyn Vfs,
+    dir: &Path,
+    bases: &[Seq],
+    active: &Segment,
+    config: &SegmentedConfig,
+    report: &mut RecoveryReport,
+) -> Result<Option<PathBuf>> {
+    let [.., prev_base, _] = bases else {
+        return Ok(None);
+    };
+    let name = segment_name(*prev_base);
+    let file = vfs
+        .open(&path_in(dir, &name), OpenMode::ReadWrite)
+        .map_err(|e| Error::io("open segment", e))?;
+    let len = file.len().map_err(|e| Error::io("size segment", e))?;
+    let prev = Segment::new(*prev_base, name, file, len, *prev_base, false);
+    let (best, damaged) = read_slots(&prev, len)?;
+    // Confirmed: a slot vouches for all of it, up to the active segment's
+    // base. (A damaged slot makes all of it count as durable: damage is then
+    // reported when read, never cut.)
+    if damaged || best.is_some_and(|s| s.durable_len == len && s.end_seq == active.base) {
+        return Ok(None);
+    }
+    let (durable_len, generation) = durable_point(&prev, len)?;
+    let scan = prev.scan_all(len)?;
+    report.scanned_bytes += len.saturating_sub(FRAMES_START);
+    match decide(&scan, len, durable_len, config.recovery) {
+        Verdict::Clean if scan.batch_end_seq == active.base => {
+            // Intact (a crashed process, not lost disk writes): confirm it.
+            let slot = CommitSlot {
+                generation: generation + 1,
+                durable_len: len,
+                end_seq: scan.batch_end_seq,
+            };
+            prev.file
+                .sync_data()
+                .and_then(|()| {
+                    prev.file
+                        .write_all_at(&slot.encode(), CommitSlot::offset_for(slot.generation))
+                })
+                .and_then(|()| prev.file.sync_data())
+                .map_err(|e| Error::io("confirm sealed segment", e))?;
+            Ok(None)
+        }
+        Verdict::Corrupt { offset, kind } => Err(prev.corrupt(offset, kind)),
+        // Its tail is gone (torn, cut at a frame boundary, or damaged in
+        // salvage mode): what follows it cannot stay.
+        Verdict::Clean | Verdict::TornTail { .. } | Verdict::Salvage { .. } => {
+            let path = path_in(dir, &active.name);
+            let to = crate::check::free_side_path(vfs, &path, "cut-0")?;
+            vfs.rename(&path, &to)
+                .map_err(|e| Error::io("set segment aside", e))?;
+            vfs.sync_dir(dir)
+                .map_err(|e| Error::io("sync log directory", e))?;
+            Ok(Some(to))
+        }
+    }
 }
 
 /// Opens the last segment as the active one. A last segment whose preamble
@@ -297,6 +380,19 @@ pub(crate) fn open_sealed(vfs: &dyn Vfs, dir: &Path, bases: &[Seq]) -> Result<Ve
 /// all): then nothing is known to be torn, and the whole file counts as
 /// durable, so damage anywhere is reported rather than cut.
 pub(crate) fn durable_point(segment: &Segment, len: u64) -> Result<(u64, u64)> {
+    let (best, damaged) = read_slots(segment, len)?;
+    let generation = best.map_or(0, |s| s.generation);
+    let durable = if damaged {
+        len.max(FRAMES_START)
+    } else {
+        best.map_or(FRAMES_START, |s| s.durable_len)
+    };
+    Ok((durable, generation))
+}
+
+/// The valid commit slot of `segment` with the highest generation, and
+/// whether a slot is neither valid nor empty (damaged).
+pub(crate) fn read_slots(segment: &Segment, len: u64) -> Result<(Option<CommitSlot>, bool)> {
     let mut best: Option<CommitSlot> = None;
     let mut damaged = false;
     for offset in SLOT_OFFSETS {
@@ -314,13 +410,7 @@ pub(crate) fn durable_point(segment: &Segment, len: u64) -> Result<(u64, u64)> {
             None => damaged |= bytes.iter().any(|b| *b != 0),
         }
     }
-    let generation = best.map_or(0, |s| s.generation);
-    let durable = if damaged {
-        len.max(FRAMES_START)
-    } else {
-        best.map_or(FRAMES_START, |s| s.durable_len)
-    };
-    Ok((durable, generation))
+    Ok((best, damaged))
 }
 
 /// Salvage never loses bytes silently: what it cuts goes to a side file

@@ -50,6 +50,17 @@ pub fn repair(vfs: &dyn Vfs, dir: &Path, salvage: bool) -> Result<RepairReport> 
             Remedy::Salvage { at } => {
                 salvage_at(vfs, dir, finding, at, &mut saved, &mut set_aside)?;
             }
+            // What open would remove, kept beside the log instead.
+            Remedy::SetAside => {
+                let base = finding
+                    .file
+                    .file_name()
+                    .and_then(|n| parse_segment_name(Path::new(n)))
+                    .ok_or_else(|| {
+                        Error::io("set aside", std::io::Error::other("not a segment file"))
+                    })?;
+                set_aside.push(set_segment_aside(vfs, dir, base)?);
+            }
             Remedy::RemoveSegment | Remedy::None => {}
         }
     }
@@ -65,6 +76,7 @@ pub fn repair(vfs: &dyn Vfs, dir: &Path, salvage: bool) -> Result<RepairReport> 
     // active segment, salvage mode saves and cuts it here).
     let recovered = recovery::recover(vfs, dir, &config)?;
     saved.extend(recovered.report.salvaged_to.clone());
+    set_aside.extend(recovered.report.set_aside.clone());
     drop(recovered);
     drop(lock);
     Ok(RepairReport {

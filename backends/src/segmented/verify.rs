@@ -21,7 +21,7 @@ use super::index;
 use super::layout::{
     FRAMES_START, HeaderProblem, SegmentHeader, index_name, path_in, segment_name,
 };
-use super::recovery::{Verdict, decide, durable_point, list_bases};
+use super::recovery::{Verdict, decide, durable_point, list_bases, read_slots};
 use super::segment::{Scan, Segment};
 
 /// Verifies the segmented log in `dir`, reading every byte of it once.
@@ -60,9 +60,18 @@ pub fn verify(vfs: &dyn Vfs, dir: &Path) -> Result<LogCheck> {
             check.newest_ms = scan.last_ms.or(check.newest_ms);
         }
         let mut index_ok = false;
+        let next = bases.get(i + 1).copied();
+        let unconfirmed = match next {
+            Some(next) if i + 2 == bases.len() => !sealed_confirmed(&segment, len, next)?,
+            _ => false,
+        };
         let damaged = if last {
             // A header without its slot sectors yet: open restores them.
             len >= FRAMES_START && judge_active(&segment, &file, len, &scan, &mut check)?
+        } else if unconfirmed {
+            let next = next.unwrap_or(base);
+            let next_file = path_in(dir, &segment_name(next));
+            judge_unconfirmed(&segment, &file, len, &scan, (next, &next_file), &mut check)?
         } else {
             let damaged = judge_sealed(&file, len, &scan, &mut check);
             // A damaged segment's index cannot match its (cut) scan: one
@@ -183,6 +192,75 @@ fn judge_active(
         }
     };
     check.findings.push(finding);
+    Ok(true)
+}
+
+/// Whether the segment before the active one (which starts at `next`) is
+/// confirmed durable: a commit slot covering all of it (recovery.rs,
+/// `previous_lost`, asks the same).
+fn sealed_confirmed(segment: &Segment, len: u64, next: Seq) -> Result<bool> {
+    let (best, damaged) = read_slots(segment, len)?;
+    Ok(damaged || best.is_some_and(|s| s.durable_len == len && s.end_seq == next))
+}
+
+/// The segment before the active one, sealed but never confirmed durable,
+/// judged as open judges it: intact is fine (open confirms it); a lost tail
+/// is a torn tail, and the active segment, whose records follow lost ones,
+/// is set aside; damage before its own durable point is corruption.
+/// Returns whether the log ends here.
+fn judge_unconfirmed(
+    segment: &Segment,
+    file: &Path,
+    len: u64,
+    scan: &Scan,
+    (next, next_file): (Seq, &Path),
+    check: &mut LogCheck,
+) -> Result<bool> {
+    let (durable_len, _) = durable_point(segment, len)?;
+    let finding = |offset, problem, remedy| Finding {
+        file: file.to_path_buf(),
+        offset,
+        problem,
+        remedy,
+    };
+    match decide(scan, len, durable_len, RecoveryMode::Salvage) {
+        Verdict::Clean if scan.batch_end_seq == next => return Ok(false),
+        Verdict::Clean => {}
+        Verdict::TornTail { cut } => check.findings.push(finding(
+            cut,
+            Problem::TornTail {
+                bytes: len.saturating_sub(cut),
+            },
+            Remedy::Truncate { at: cut },
+        )),
+        Verdict::Corrupt { offset, kind } => {
+            check
+                .findings
+                .push(finding(offset, Problem::Corrupt(kind), Remedy::None));
+            return Ok(true);
+        }
+        Verdict::Salvage { cut } => {
+            let (offset, kind) = scan.damage.unwrap_or((
+                len,
+                CorruptKind::Truncated {
+                    needed: durable_len,
+                    available: len,
+                },
+            ));
+            check.findings.push(finding(
+                offset,
+                Problem::Corrupt(kind),
+                Remedy::Salvage { at: cut },
+            ));
+            return Ok(true);
+        }
+    }
+    check.findings.push(Finding {
+        file: next_file.to_path_buf(),
+        offset: 0,
+        problem: Problem::FollowsLostRecords,
+        remedy: Remedy::SetAside,
+    });
     Ok(true)
 }
 

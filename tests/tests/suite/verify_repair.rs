@@ -40,8 +40,14 @@ fn len(vfs: &dyn Vfs, path: &Path) -> u64 {
 }
 
 /// Writes a log of 5..125 records in batches of 1..6, synced now and then,
-/// closed; returns how many.
-fn write_log(rt: &tokio::runtime::Runtime, vfs: &Arc<dyn Vfs>, rng: &mut SimRng) -> u64 {
+/// then closed, or crashed (unsynced writes torn, lost or kept, as SimFs
+/// decides from the seed); returns how many were appended.
+fn write_log(
+    rt: &tokio::runtime::Runtime,
+    fs: &SimFs,
+    vfs: &Arc<dyn Vfs>,
+    rng: &mut SimRng,
+) -> u64 {
     rt.block_on(async {
         let b = SegmentedBackend::open(Arc::clone(vfs), DIR, config()).unwrap();
         let total = 5 + rng.below(120);
@@ -60,7 +66,12 @@ fn write_log(rt: &tokio::runtime::Runtime, vfs: &Arc<dyn Vfs>, rng: &mut SimRng)
                 b.sync(Durability::Data).await.unwrap();
             }
         }
-        b.close().await.unwrap();
+        if rng.chance(1, 2) {
+            b.close().await.unwrap();
+        } else {
+            drop(b);
+            fs.crash(rng.next_u64());
+        }
         next
     })
 }
@@ -113,15 +124,16 @@ fn damage(fs: &SimFs, vfs: &dyn Vfs, rng: &mut SimRng) -> u64 {
     kind
 }
 
-/// What verify says of the active segment is what a strict open does.
+/// What verify says is what a strict open does: it refuses exactly where
+/// verify found corruption it reads (the active segment, or the one before
+/// it when that one's seal was never confirmed), ends where verify ends when
+/// all damage is in the active segment, and cuts a torn tail where verify
+/// said.
 fn check_open(rt: &tokio::runtime::Runtime, vfs: &Arc<dyn Vfs>, check: &LogCheck, kind: u64) {
     let last = files(vfs.as_ref(), ".seg").pop().unwrap();
-    let active_corrupt = check
-        .findings
-        .iter()
-        .any(|f| f.file == last && matches!(f.problem, Problem::Corrupt(_)));
-    // Open reads only the active segment (R18): damage elsewhere, or a
-    // segment missing before it, is verify's to find (and reads' to refuse).
+    // Open reads only the active segment (R18) and, after a crash, the one
+    // before it: damage elsewhere, or a segment missing before it, is
+    // verify's to find (and reads' to refuse).
     let only_active = check.findings.iter().all(|f| match f.problem {
         Problem::IndexMissing | Problem::IndexStale => true,
         Problem::SeqGap { .. } => false,
@@ -132,9 +144,24 @@ fn check_open(rt: &tokio::runtime::Runtime, vfs: &Arc<dyn Vfs>, check: &LogCheck
         _ => None,
     });
     let opened = SegmentedBackend::open(Arc::clone(vfs), DIR, config());
-    match (&opened, active_corrupt) {
-        (Err(Error::Corrupt { .. }), true) => {}
-        (Ok(b), false) => {
+    match &opened {
+        Err(Error::Corrupt { object, .. }) => assert!(
+            check.findings.iter().any(|f| {
+                f.file.to_string_lossy().ends_with(object.as_str())
+                    && matches!(f.problem, Problem::Corrupt(_))
+            }),
+            "damage {kind}: open refused {object}, verify found {:?}",
+            check.findings
+        ),
+        Ok(b) => {
+            assert!(
+                !check
+                    .findings
+                    .iter()
+                    .any(|f| f.file == last && matches!(f.problem, Problem::Corrupt(_))),
+                "damage {kind}: open accepted what verify calls corrupt: {:?}",
+                check.findings
+            );
             if only_active {
                 assert_eq!(b.next_seq(), check.end_seq, "damage {kind}: {check:?}");
             }
@@ -142,10 +169,7 @@ fn check_open(rt: &tokio::runtime::Runtime, vfs: &Arc<dyn Vfs>, check: &LogCheck
                 assert_eq!(len(vfs.as_ref(), &last), at, "open cut where verify said");
             }
         }
-        (other, corrupt) => panic!(
-            "damage {kind}: verify said corrupt={corrupt} ({:?}), open gave {other:?}",
-            check.findings
-        ),
+        Err(other) => panic!("damage {kind}: open failed: {other:?}"),
     }
     if let Ok(b) = opened {
         rt.block_on(b.close()).unwrap();
@@ -193,7 +217,7 @@ fn case(seed: u64) {
         .enable_all()
         .build()
         .unwrap();
-    let written = write_log(&rt, &vfs, &mut rng);
+    let written = write_log(&rt, &fs, &vfs, &mut rng);
     let kind = damage(&fs, vfs.as_ref(), &mut rng);
     let check = verify(vfs.as_ref(), Path::new(DIR)).unwrap();
     check_open(&rt, &vfs, &check, kind);
