@@ -541,7 +541,6 @@ impl SegmentedBackend {
         // time to reach the disk: confirming it now costs little, and keeps
         // at most one unconfirmed seal (the one recovery checks).
         self.confirm_sealed(w).await?;
-        self.settle_writeback(w).await?;
         let old = Arc::clone(&w.active);
         let entries = old.index_snapshot();
         // Best effort: the index is rebuildable and checked before use.
@@ -562,9 +561,11 @@ impl SegmentedBackend {
             .unwrap_or_else(PoisonError::into_inner)
             .push(Arc::clone(&next));
         // Its writeback starts now (if it is big enough to be worth a
-        // thread); the appender does not wait for it.
+        // thread, and none is running: a running one is this segment's
+        // own); the appender does not wait for it.
         let every = self.inner.config.writeback_bytes;
-        if every != 0 && w.write_len >= every {
+        let running = w.writeback.as_ref().is_some_and(|h| !h.is_finished());
+        if every != 0 && w.write_len >= every && !running {
             w.writeback = Some(Self::spawn_sync(&old, Arc::downgrade(&self.inner)));
         }
         w.unsealed = Some(Unsealed {
