@@ -71,6 +71,7 @@ fn main() -> Result<()> {
         |c: &mut dyn Contender, dir: &Path| crash_then_open(c, dir, quick, plan.records as u64);
     for rep in 1..=reps {
         for contender in &mut contenders {
+            settle();
             let began = Instant::now();
             let sample = compare::run_rep(
                 contender.as_mut(),
@@ -111,6 +112,15 @@ fn main() -> Result<()> {
     )?;
     eprintln!("wrote {}", out.display());
     Ok(())
+}
+
+/// Lets the machine settle before a contender runs: what the one before
+/// left dirty is written out (`sync`), and its background threads (fjall's
+/// flushes and compactions) get a moment to finish, so they do not run on
+/// the next contender's time.
+fn settle() {
+    let _ = Command::new("sync").status();
+    std::thread::sleep(Duration::from_millis(300));
 }
 
 /// The contender called `name`.
