@@ -439,26 +439,33 @@ impl SegmentedBackend {
 
     /// Makes the segment sealed by the last roll durable and records it in
     /// its commit slot (synced too, so recovery need not read it again).
+    /// The pending seal stays recorded until its last fsync succeeded: a
+    /// caller that drops this future midway leaves it to the next one.
     async fn confirm_sealed(&self, w: &mut WriterState) -> Result<()> {
-        let Some(u) = w.unsealed.take() else {
+        let Some(u) = &w.unsealed else {
             return Ok(());
         };
+        let (segment, slot) = (
+            Arc::clone(&u.segment),
+            CommitSlot {
+                generation: u.slot_generation + 1,
+                durable_len: u.len,
+                end_seq: u.end,
+            },
+        );
         self.settle_writeback(w).await?;
-        Self::sync_segment(&u.segment)
+        Self::sync_segment(&segment)
             .await
             .map_err(|e| self.poison(e))?;
-        let slot = CommitSlot {
-            generation: u.slot_generation + 1,
-            durable_len: u.len,
-            end_seq: u.end,
-        };
-        u.segment
+        segment
             .file
             .write_all_at(&slot.encode(), CommitSlot::offset_for(slot.generation))
             .map_err(|e| self.poison(Error::io("write commit slot", e)))?;
-        Self::sync_segment(&u.segment)
+        Self::sync_segment(&segment)
             .await
-            .map_err(|e| self.poison(e))
+            .map_err(|e| self.poison(e))?;
+        w.unsealed = None;
+        Ok(())
     }
 
     /// Waits for the background writeback in flight, then fails if it (or

@@ -34,9 +34,9 @@ pub struct RecoveryReport {
     pub removed_torn_segment: bool,
     /// Where salvage saved the bytes it cut, if it cut any.
     pub salvaged_to: Option<PathBuf>,
-    /// Where a segment that followed lost records was set aside (the one
-    /// before it was sealed but never confirmed durable, and lost its tail).
-    pub set_aside: Option<PathBuf>,
+    /// Where segments that followed lost records were set aside (the one
+    /// before was sealed but never confirmed durable, and lost its tail).
+    pub set_aside: Vec<PathBuf>,
 }
 
 /// The outcome of scanning the active segment.
@@ -98,6 +98,25 @@ pub(crate) fn create_segment(vfs: &dyn Vfs, dir: &Path, base: Seq) -> Result<Seg
     Ok(Segment::new(base, name, file, FRAMES_START, base, false))
 }
 
+/// Replaces segment `base` with a new file: a fresh preamble (empty commit
+/// slots) and `frames`, written under a temporary name, synced, and renamed
+/// over the old one (which readers that mapped it keep whole).
+pub(crate) fn replace_segment(vfs: &dyn Vfs, dir: &Path, base: Seq, frames: &[u8]) -> Result<()> {
+    let name = segment_name(base);
+    let tmp = path_in(dir, &format!("{name}.tmp"));
+    match vfs.remove(&tmp) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+            return Err(Error::io("remove temporary segment", e));
+        }
+        _ => {}
+    }
+    drop(write_segment_file(vfs, &tmp, base, frames)?);
+    vfs.rename(&tmp, &path_in(dir, &name))
+        .map_err(|e| Error::io("replace segment", e))?;
+    vfs.sync_dir(dir)
+        .map_err(|e| Error::io("sync log directory", e))
+}
+
 /// Creates the new file `path` as a segment at `base`: a fresh preamble
 /// (empty commit slots), then `frames`, synced. The caller makes its
 /// directory entry durable.
@@ -130,13 +149,13 @@ pub(crate) fn write_segment_file(
 pub(crate) fn recover(vfs: &dyn Vfs, dir: &Path, config: &SegmentedConfig) -> Result<Recovered> {
     let mut report = RecoveryReport::default();
     let mut bases = list_bases(vfs, dir)?;
-    let (active, len) = loop {
+    let (mut active, len) = loop {
         let (active, len) = open_active(vfs, dir, &mut bases, &mut report)?;
         match previous_lost(vfs, dir, &bases, &active, config, &mut report)? {
             None => break (active, len),
             // The one before is the active segment now.
             Some(set_aside) => {
-                report.set_aside = Some(set_aside);
+                report.set_aside.push(set_aside);
                 bases.pop();
             }
         }
@@ -166,11 +185,38 @@ pub(crate) fn recover(vfs: &dyn Vfs, dir: &Path, config: &SegmentedConfig) -> Re
         }
     };
     if cut < len {
-        // Before any reader exists, so nothing can have this range mapped.
-        active
-            .file
-            .set_len(cut)
-            .map_err(|e| Error::io("truncate torn tail", e))?;
+        if report.set_aside.is_empty() {
+            // Readers read an active segment by pread only (never mapped),
+            // so cutting it in place cannot fault one.
+            active
+                .file
+                .set_len(cut)
+                .map_err(|e| Error::io("truncate torn tail", e))?;
+        } else {
+            // It was sealed until the segment after it was set aside, and a
+            // reader in another process may have it mapped (R11): its kept
+            // part goes to a new file renamed over it, and such a reader
+            // keeps the old one whole.
+            let kept = active
+                .file
+                .read_vec_at(
+                    usize::try_from(cut - FRAMES_START).unwrap_or(0),
+                    FRAMES_START,
+                )
+                .map_err(|e| Error::io("read segment", e))?;
+            replace_segment(vfs, dir, active.base, &kept)?;
+            let file = vfs
+                .open(&path_in(dir, &active.name), OpenMode::ReadWrite)
+                .map_err(|e| Error::io("open segment", e))?;
+            active = Segment::new(
+                active.base,
+                active.name.clone(),
+                file,
+                cut,
+                active.base,
+                false,
+            );
+        }
         report.truncated_bytes = len - cut;
     }
     // Whatever survived is made durable now, and a commit slot says so: a

@@ -76,7 +76,7 @@ pub fn repair(vfs: &dyn Vfs, dir: &Path, salvage: bool) -> Result<RepairReport> 
     // active segment, salvage mode saves and cuts it here).
     let recovered = recovery::recover(vfs, dir, &config)?;
     saved.extend(recovered.report.salvaged_to.clone());
-    set_aside.extend(recovered.report.set_aside.clone());
+    set_aside.extend(recovered.report.set_aside.iter().cloned());
     drop(recovered);
     drop(lock);
     Ok(RepairReport {
@@ -185,7 +185,7 @@ fn salvage_at(
     remove_if_there(vfs, &path_in(dir, &index_name(damaged)))?;
     if whole {
         if first {
-            replace_with(vfs, dir, damaged, &[])?;
+            recovery::replace_segment(vfs, dir, damaged, &[])?;
         } else {
             set_aside.push(set_segment_aside(vfs, dir, damaged)?);
         }
@@ -199,7 +199,7 @@ fn salvage_at(
                 FRAMES_START,
             )
             .map_err(|e| Error::io("read segment", e))?;
-        replace_with(vfs, dir, damaged, &kept)?;
+        recovery::replace_segment(vfs, dir, damaged, &kept)?;
     }
     set_aside.reverse();
     Ok(())
@@ -215,20 +215,6 @@ fn set_segment_aside(vfs: &dyn Vfs, dir: &Path, base: Seq) -> Result<PathBuf> {
     vfs.sync_dir(dir)
         .map_err(|e| Error::io("sync log directory", e))?;
     Ok(to)
-}
-
-/// Replaces segment `base` with a new file: a fresh preamble (empty commit
-/// slots) and `frames`, written under a temporary name, synced, and renamed
-/// over the old one (which readers that mapped it keep whole).
-fn replace_with(vfs: &dyn Vfs, dir: &Path, base: Seq, frames: &[u8]) -> Result<()> {
-    let name = segment_name(base);
-    let tmp = path_in(dir, &format!("{name}.tmp"));
-    remove_if_there(vfs, &tmp)?;
-    drop(recovery::write_segment_file(vfs, &tmp, base, frames)?);
-    vfs.rename(&tmp, &path_in(dir, &name))
-        .map_err(|e| Error::io("replace segment", e))?;
-    vfs.sync_dir(dir)
-        .map_err(|e| Error::io("sync log directory", e))
 }
 
 fn file_len(vfs: &dyn Vfs, path: &Path) -> Result<u64> {

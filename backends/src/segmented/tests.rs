@@ -648,7 +648,7 @@ async fn a_seal_is_confirmed_by_the_next_sync_and_a_crash_before_it_keeps_a_pref
             .unwrap_or_else(|e| panic!("seed {seed}: {e}"));
         let n = again.next_seq().0;
         check_records(&read_all(&again).await, n);
-        if let Some(aside) = &again.recovery_report().set_aside {
+        for aside in &again.recovery_report().set_aside {
             assert!(vfs.open(aside, OpenMode::Read).is_ok(), "seed {seed}: kept");
         }
     }

@@ -33,8 +33,21 @@ pub fn verify(vfs: &dyn Vfs, dir: &Path) -> Result<LogCheck> {
         ..LogCheck::default()
     };
     check.end_seq = check.first_seq;
+    // Which segment open takes as the active one, as recovery decides it:
+    // a last segment whose creation never finished is removed first (the
+    // one before is then active); a last segment with a bad header stops
+    // open before anything else is looked at.
+    let (active, header_bad) = match bases.last() {
+        Some(&b) => match last_header(vfs, dir, b)? {
+            LastHeader::Good => (bases.len() - 1, false),
+            LastHeader::TornRoll => (bases.len().saturating_sub(2), false),
+            LastHeader::Bad => (bases.len() - 1, true),
+        },
+        None => (0, false),
+    };
     for (i, &base) in bases.iter().enumerate() {
         let last = i + 1 == bases.len();
+        let is_active = i == active && !header_bad;
         let name = segment_name(base);
         let file = path_in(dir, &name);
         if base != check.end_seq {
@@ -62,16 +75,21 @@ pub fn verify(vfs: &dyn Vfs, dir: &Path) -> Result<LogCheck> {
         let mut index_ok = false;
         let next = bases.get(i + 1).copied();
         let unconfirmed = match next {
-            Some(next) if i + 2 == bases.len() => !sealed_confirmed(&segment, len, next)?,
+            Some(next) if i + 1 == active && !header_bad => !sealed_confirmed(&segment, len, next)?,
             _ => false,
         };
-        let damaged = if last {
+        let damaged = if is_active {
             // A header without its slot sectors yet: open restores them.
             len >= FRAMES_START && judge_active(&segment, &file, len, &scan, &mut check)?
         } else if unconfirmed {
             let next = next.unwrap_or(base);
             let next_file = path_in(dir, &segment_name(next));
-            judge_unconfirmed(&segment, &file, len, &scan, (next, &next_file), &mut check)?
+            let damaged =
+                judge_unconfirmed(&segment, &file, len, &scan, (next, &next_file), &mut check)?;
+            if !damaged {
+                index_ok = check_index(vfs, dir, base, len, &scan, &mut check);
+            }
+            damaged
         } else {
             let damaged = judge_sealed(&file, len, &scan, &mut check);
             // A damaged segment's index cannot match its (cut) scan: one
@@ -87,7 +105,7 @@ pub fn verify(vfs: &dyn Vfs, dir: &Path) -> Result<LogCheck> {
             base,
             end: scan.batch_end_seq,
             bytes: len,
-            sealed: !last,
+            sealed: !is_active,
             index_ok,
         });
         if damaged {
@@ -193,6 +211,31 @@ fn judge_active(
     };
     check.findings.push(finding);
     Ok(true)
+}
+
+/// What the last segment's header says, as open reads it.
+enum LastHeader {
+    Good,
+    /// Damaged in a file of at most the preamble: a roll that never
+    /// finished, which open removes.
+    TornRoll,
+    /// Damaged in a longer file, or of a newer version: open refuses.
+    Bad,
+}
+
+fn last_header(vfs: &dyn Vfs, dir: &Path, base: Seq) -> Result<LastHeader> {
+    let file = vfs
+        .open(&path_in(dir, &segment_name(base)), OpenMode::Read)
+        .map_err(|e| Error::io("open segment", e))?;
+    let len = file.len().map_err(|e| Error::io("size segment", e))?;
+    let preamble = file
+        .read_vec_at(usize::try_from(len.min(FRAMES_START)).unwrap_or(0), 0)
+        .map_err(|e| Error::io("read segment header", e))?;
+    Ok(match SegmentHeader::decode(&preamble) {
+        Ok(h) if h.base == base => LastHeader::Good,
+        Err(HeaderProblem::Damaged(_)) if len <= FRAMES_START => LastHeader::TornRoll,
+        _ => LastHeader::Bad,
+    })
 }
 
 /// Whether the segment before the active one (which starts at `next`) is
