@@ -174,10 +174,13 @@ impl Segment {
                 )
             })?;
             // SAFETY: the segment is sealed: the writer never writes to or
-            // truncates a sealed segment again, recovery only truncates the
-            // active one before any reader exists, and retention unlinks
-            // (which leaves mapped pages valid). External truncation is the
-            // documented exception (docs/format.md).
+            // truncates a sealed segment again; recovery truncates in place
+            // only a segment that was active when it crashed (read by pread
+            // only), and a formerly sealed one (row 6c) or a salvaged one it
+            // rewrites into a new file renamed over the old; retention
+            // unlinks. Renames and unlinks leave mapped pages valid.
+            // External truncation is the documented exception
+            // (docs/format.md).
             #[expect(unsafe_code, reason = "maps a sealed, immutable segment")]
             let map = unsafe { self.file.map(0, len) }.map_err(|e| Error::io("map segment", e))?;
             let map = self.mapped.get_or_init(|| map).clone();
