@@ -170,6 +170,49 @@ fn open_segment(
     Ok(None)
 }
 
+/// What open's decision table (asked in salvage mode, so it also says where
+/// salvage would cut) makes of a segment whose tail open judges: `None` if
+/// every byte is a complete batch, else the finding.
+fn tail_finding(segment: &Segment, file: &Path, len: u64, scan: &Scan) -> Result<Option<Finding>> {
+    let (durable_len, _) = durable_point(segment, len)?;
+    let finding = |offset, problem, remedy| Finding {
+        file: file.to_path_buf(),
+        offset,
+        problem,
+        remedy,
+    };
+    Ok(
+        match decide(scan, len, durable_len, RecoveryMode::Salvage) {
+            Verdict::Clean => None,
+            Verdict::TornTail { cut } => Some(finding(
+                cut,
+                Problem::TornTail {
+                    bytes: len.saturating_sub(cut),
+                },
+                Remedy::Truncate { at: cut },
+            )),
+            // Written by a newer spool: not damage to cut away.
+            Verdict::Corrupt { offset, kind } => {
+                Some(finding(offset, Problem::Corrupt(kind), Remedy::None))
+            }
+            Verdict::Salvage { cut } => {
+                let (offset, kind) = scan.damage.unwrap_or((
+                    len,
+                    CorruptKind::Truncated {
+                        needed: durable_len,
+                        available: len,
+                    },
+                ));
+                Some(finding(
+                    offset,
+                    Problem::Corrupt(kind),
+                    Remedy::Salvage { at: cut },
+                ))
+            }
+        },
+    )
+}
+
 /// The active segment, judged by open's own decision table. Returns whether
 /// it is damaged.
 fn judge_active(
@@ -179,38 +222,10 @@ fn judge_active(
     scan: &Scan,
     check: &mut LogCheck,
 ) -> Result<bool> {
-    let (durable_len, _) = durable_point(segment, len)?;
-    // Asked in salvage mode, the table also says where salvage would cut.
-    let finding = |offset, problem, remedy| Finding {
-        file: file.to_path_buf(),
-        offset,
-        problem,
-        remedy,
-    };
-    let finding = match decide(scan, len, durable_len, RecoveryMode::Salvage) {
-        Verdict::Clean => return Ok(false),
-        Verdict::TornTail { cut } => finding(
-            cut,
-            Problem::TornTail {
-                bytes: len.saturating_sub(cut),
-            },
-            Remedy::Truncate { at: cut },
-        ),
-        // Written by a newer spool: not damage to cut away.
-        Verdict::Corrupt { offset, kind } => finding(offset, Problem::Corrupt(kind), Remedy::None),
-        Verdict::Salvage { cut } => {
-            let (offset, kind) = scan.damage.unwrap_or((
-                len,
-                CorruptKind::Truncated {
-                    needed: durable_len,
-                    available: len,
-                },
-            ));
-            finding(offset, Problem::Corrupt(kind), Remedy::Salvage { at: cut })
-        }
-    };
-    check.findings.push(finding);
-    Ok(true)
+    let finding = tail_finding(segment, file, len, scan)?;
+    let damaged = finding.is_some();
+    check.findings.extend(finding);
+    Ok(damaged)
 }
 
 /// What the last segment's header says, as open reads it.
@@ -259,42 +274,19 @@ fn judge_unconfirmed(
     (next, next_file): (Seq, &Path),
     check: &mut LogCheck,
 ) -> Result<bool> {
-    let (durable_len, _) = durable_point(segment, len)?;
-    let finding = |offset, problem, remedy| Finding {
-        file: file.to_path_buf(),
-        offset,
-        problem,
-        remedy,
-    };
-    match decide(scan, len, durable_len, RecoveryMode::Salvage) {
-        Verdict::Clean if scan.batch_end_seq == next => return Ok(false),
-        Verdict::Clean => {}
-        Verdict::TornTail { cut } => check.findings.push(finding(
-            cut,
-            Problem::TornTail {
-                bytes: len.saturating_sub(cut),
+    match tail_finding(segment, file, len, scan)? {
+        None if scan.batch_end_seq == next => return Ok(false),
+        // Ends short of the next segment's base: nothing to cut in it.
+        None => {}
+        Some(
+            torn @ Finding {
+                problem: Problem::TornTail { .. },
+                ..
             },
-            Remedy::Truncate { at: cut },
-        )),
-        Verdict::Corrupt { offset, kind } => {
-            check
-                .findings
-                .push(finding(offset, Problem::Corrupt(kind), Remedy::None));
-            return Ok(true);
-        }
-        Verdict::Salvage { cut } => {
-            let (offset, kind) = scan.damage.unwrap_or((
-                len,
-                CorruptKind::Truncated {
-                    needed: durable_len,
-                    available: len,
-                },
-            ));
-            check.findings.push(finding(
-                offset,
-                Problem::Corrupt(kind),
-                Remedy::Salvage { at: cut },
-            ));
+        ) => check.findings.push(torn),
+        // Damage before its own durable point: corruption, as in open.
+        Some(corrupt) => {
+            check.findings.push(corrupt);
             return Ok(true);
         }
     }
