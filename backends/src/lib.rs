@@ -11,6 +11,8 @@
 //! - [`JsonlBackend`]: a plain JSONL file (a Codex rollout) as a log.
 //! - [`SegmentedBackend`]: spool's own crash-safe segmented format.
 //! - [`DirStorage`] and [`MemoryStorage`]: where a `Store` keeps its logs.
+//! - `jetstream` (feature `jetstream`): logs and stores on a NATS JetStream
+//!   stream, replicated by the cluster.
 //!
 //! Every backend implements [`spool_engine::Backend`] and passes the one
 //! conformance suite in `spool-tests`.
@@ -18,6 +20,8 @@
 pub mod check;
 pub mod dir_storage;
 pub mod file;
+#[cfg(feature = "jetstream")]
+pub mod jetstream;
 pub mod jsonl;
 mod lifecycle;
 pub mod memory;
@@ -31,6 +35,8 @@ mod sync;
 pub use check::{Finding, LogCheck, Problem, Remedy, RepairReport, SegmentCheck};
 pub use dir_storage::{DirStorage, LogFormat};
 pub use file::{StdFs, StdFsModes};
+#[cfg(feature = "jetstream")]
+pub use jetstream::{JetStream, JetStreamBackend, JetStreamConfig, JetStreamStorage};
 pub use jsonl::{JsonlBackend, JsonlConfig, LineMode, SidecarIndex, TailPolicy};
 pub use lifecycle::create_dir_durably;
 pub use memory::MemoryBackend;

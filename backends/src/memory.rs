@@ -119,6 +119,7 @@ impl Backend for MemoryBackend {
             payload: self.payload,
             persists_timestamps: true,
             max_record_bytes: frame::PAYLOAD_MAX_BYTES,
+            max_batch_bytes: usize::MAX,
         }
     }
 

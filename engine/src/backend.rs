@@ -22,6 +22,22 @@ pub struct Capabilities {
     pub persists_timestamps: bool,
     /// The backend's own payload bound (the log's limit also applies).
     pub max_record_bytes: usize,
+    /// The largest atomic batch the backend stores in one `append`, counted
+    /// as the batch's encoded frames ([`batch_bytes`]): a remote log has a
+    /// message size limit (JetStream's `max_payload`), a file has none
+    /// (`usize::MAX`). The log refuses a larger append with
+    /// [`Error::BatchBytesTooLarge`] and never merges appends past it.
+    pub max_batch_bytes: usize,
+}
+
+/// The bytes `records` occupy as frames: what [`Capabilities::max_batch_bytes`]
+/// bounds.
+#[must_use]
+pub fn batch_bytes(records: &[NewRecord]) -> usize {
+    records
+        .iter()
+        .map(|r| crate::frame::encoded_len(r.payload.len()))
+        .sum()
 }
 
 /// Which payloads a backend can store.

@@ -89,6 +89,19 @@ pub enum Error {
         max: usize,
     },
 
+    /// An atomic batch is larger than the backend stores in one piece (a
+    /// JetStream message is bounded by the server's `max_payload`). Nothing
+    /// was written.
+    #[error(
+        "batch of {bytes} bytes (as frames) exceeds the backend's limit of {max} bytes for one atomic append; split it into smaller appends"
+    )]
+    BatchBytesTooLarge {
+        /// The batch's size as encoded frames.
+        bytes: usize,
+        /// The backend's `Capabilities::max_batch_bytes`.
+        max: usize,
+    },
+
     /// The payload is not something this backend can store (for example a
     /// JSONL log needs one JSON value without a newline). Nothing was written.
     #[error("payload rejected by the backend: {reason}")]
@@ -295,6 +308,14 @@ pub enum CorruptKind {
         expected: Seq,
         /// The seq stored.
         found: Seq,
+    },
+    /// A message of a remote log is not a batch spool wrote: its headers
+    /// are missing or disagree with its frames, or the message that should
+    /// hold a seq is gone.
+    #[error("not a spool batch message: {what}")]
+    ForeignMessage {
+        /// What was wrong with it.
+        what: &'static str,
     },
     /// A line of a JSONL log is not one JSON value (strict mode).
     #[error("line {line} ({len} bytes) is {fault}")]

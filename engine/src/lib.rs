@@ -57,7 +57,7 @@ pub mod typed;
 pub mod vfs;
 mod writer;
 
-pub use backend::{Backend, Capabilities, PayloadRule, ReadRange};
+pub use backend::{Backend, Capabilities, PayloadRule, ReadRange, batch_bytes};
 pub use checksum::crc32;
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use codec::{Codec, CodecKind, Json, MsgPack, Raw};

@@ -81,6 +81,7 @@ impl Log {
             limits: Limits {
                 max_commit_records: config.max_commit_records,
                 max_commit_bytes: config.max_commit_bytes,
+                max_batch_bytes: backend.capabilities().max_batch_bytes,
             },
             next,
             last_round: 0,
@@ -344,6 +345,16 @@ impl Log {
                 });
             }
             caps.payload.check(payload)?;
+        }
+        let bytes = payloads
+            .iter()
+            .map(|p| crate::frame::encoded_len(p.len()))
+            .sum();
+        if bytes > caps.max_batch_bytes {
+            return Err(Error::BatchBytesTooLarge {
+                bytes,
+                max: caps.max_batch_bytes,
+            });
         }
         let timestamp_ms = self.inner.clock.now_ms();
         let records = payloads

@@ -81,9 +81,16 @@ impl Health {
     }
 }
 
+#[expect(
+    clippy::struct_field_names,
+    reason = "the limits are LogConfig's max_* fields"
+)]
 pub(crate) struct Limits {
     pub(crate) max_commit_records: usize,
     pub(crate) max_commit_bytes: usize,
+    /// The backend's largest atomic batch (`Capabilities::max_batch_bytes`):
+    /// a round is written in as many backend batches as it needs.
+    pub(crate) max_batch_bytes: usize,
 }
 
 pub(crate) struct Writer {
@@ -239,7 +246,7 @@ impl Writer {
     async fn write(&mut self, appends: Vec<AppendRequest>) -> (Vec<Reply>, Vec<Vec<NewRecord>>) {
         let mut replies = Vec::new();
         let mut spent = Vec::new();
-        let mut groups = VecDeque::from([appends]);
+        let mut groups = self.fitting_groups(appends);
         while let Some(group) = groups.pop_front() {
             match self.write_group(group).await {
                 Written::Done(done, records) => {
@@ -256,6 +263,30 @@ impl Writer {
             }
         }
         (replies, spent)
+    }
+
+    /// Cuts a round's appends into consecutive groups that each fit the
+    /// backend's largest batch (every one does alone: `Log` refuses larger
+    /// appends), so a remote log with a message bound still gets whole
+    /// appends, each atomic, and a file backend gets the round as one batch.
+    fn fitting_groups(&self, appends: Vec<AppendRequest>) -> VecDeque<Vec<AppendRequest>> {
+        let max = self.limits.max_batch_bytes;
+        let mut groups = VecDeque::new();
+        let mut group = Vec::new();
+        let mut bytes = 0usize;
+        for a in appends {
+            let own = crate::batch_bytes(&a.records);
+            if !group.is_empty() && bytes.saturating_add(own) > max {
+                groups.push_back(std::mem::take(&mut group));
+                bytes = 0;
+            }
+            bytes = bytes.saturating_add(own);
+            group.push(a);
+        }
+        if !group.is_empty() || groups.is_empty() {
+            groups.push_back(group);
+        }
+        groups
     }
 
     /// Judges expectations against the current end, then writes the accepted

@@ -238,6 +238,18 @@ fn id() -> LogId {
     LogId::new("conformance").unwrap()
 }
 
+/// An append larger than the backend's batch bound is refused, whole, with
+/// the typed error (the model does not change).
+fn refused_as_too_big(result: Result<SeqRange>, payloads: &[Bytes]) -> Result<(), TestCaseError> {
+    match result {
+        Err(Error::BatchBytesTooLarge { .. }) => Ok(()),
+        other => Err(fail(format!(
+            "a batch of {} records over max_batch_bytes: expected BatchBytesTooLarge, got {other:?}",
+            payloads.len()
+        ))),
+    }
+}
+
 fn pick(at: u16, model: &Model) -> Seq {
     Seq(u64::from(at) % (model.next_seq().0 + 1))
 }
@@ -252,9 +264,11 @@ impl<S: Subject> Harness<'_, S> {
             }
             Op::Batch(ps) => {
                 let start = self.model.next_seq();
-                let range = timed("append_batch", self.log.append_batch(ps.clone()))
-                    .await?
-                    .map_err(|e| fail(format!("append_batch: {e}")))?;
+                let result = timed("append_batch", self.log.append_batch(ps.clone())).await?;
+                if self.too_big(ps) {
+                    return refused_as_too_big(result, ps);
+                }
+                let range = result.map_err(|e| fail(format!("append_batch: {e}")))?;
                 self.model.push(self.clock_now(), ps);
                 check(
                     "batch range",
@@ -313,6 +327,16 @@ impl<S: Subject> Harness<'_, S> {
         Ok(())
     }
 
+    /// Whether one atomic append of `payloads` exceeds what the backend
+    /// stores in one piece (`Capabilities::max_batch_bytes`).
+    fn too_big(&self, payloads: &[Bytes]) -> bool {
+        let bytes: usize = payloads
+            .iter()
+            .map(|p| spool_engine::frame::encoded_len(p.len()))
+            .sum();
+        bytes > self.caps.max_batch_bytes
+    }
+
     fn clock_now(&self) -> i64 {
         use spool_engine::Clock as _;
         self.clock.now_ms()
@@ -332,6 +356,9 @@ impl<S: Subject> Harness<'_, S> {
             self.log.append_expecting(expected, payloads.to_vec()),
         )
         .await?;
+        if self.too_big(payloads) {
+            return refused_as_too_big(result, payloads);
+        }
         if expected == actual {
             let range = result.map_err(|e| fail(format!("append_expecting: {e}")))?;
             self.model.push(self.clock_now(), payloads);

@@ -13,4 +13,5 @@ pub mod child;
 pub mod conformance;
 pub mod faulty;
 pub mod model;
+pub mod nats;
 pub mod simulation;

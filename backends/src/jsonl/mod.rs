@@ -546,6 +546,7 @@ impl Backend for JsonlBackend {
             payload: PayloadRule::JsonLine,
             persists_timestamps: false,
             max_record_bytes: self.inner.config.max_line_bytes,
+            max_batch_bytes: usize::MAX,
         }
     }
 

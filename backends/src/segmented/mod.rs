@@ -654,6 +654,7 @@ impl Backend for SegmentedBackend {
             payload: PayloadRule::Any,
             persists_timestamps: true,
             max_record_bytes: self.inner.config.max_record_bytes,
+            max_batch_bytes: usize::MAX,
         }
     }
 

@@ -69,6 +69,8 @@ impl Lineage {
 impl Backend for Lineage {
     fn capabilities(&self) -> Capabilities {
         let own = self.own.capabilities();
+        // The parent is only read through a lineage, so its write bounds do
+        // not apply.
         Capabilities {
             persists_timestamps: own.persists_timestamps
                 && self.parent.capabilities().persists_timestamps,

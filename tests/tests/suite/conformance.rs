@@ -9,11 +9,12 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use async_trait::async_trait;
 use spool_backends::{
-    JsonlBackend, JsonlConfig, MemoryBackend, ReadMode, SegmentedBackend, SegmentedConfig, SimFs,
-    StdFs,
+    JetStream, JetStreamBackend, JsonlBackend, JsonlConfig, MemoryBackend, ReadMode,
+    SegmentedBackend, SegmentedConfig, SimFs, StdFs,
 };
-use spool_engine::{Backend, Capabilities, PayloadRule, Result, Vfs};
+use spool_engine::{Backend, Capabilities, LogId, PayloadRule, Result, Vfs};
 use spool_tests::conformance::{Subject, run};
+use spool_tests::nats::{self, NatsServer};
 
 /// The memory backend, storing any bytes or only JSON lines.
 struct Memory(PayloadRule);
@@ -232,4 +233,86 @@ fn jsonl_backend_in_lenient_mode_conforms() {
 #[test]
 fn jsonl_backend_on_disk_conforms() {
     run(&JsonlOnDisk(tempfile::tempdir().unwrap()), 300);
+}
+
+/// The JetStream backend on a real `nats-server` (one node on loopback):
+/// every case is a new log (subject) of one stream, reached through a new
+/// connection.
+struct OnJetStream {
+    server: NatsServer,
+    stream: &'static str,
+    caps: Capabilities,
+}
+
+impl OnJetStream {
+    /// Reads the capabilities once (they depend on the server's
+    /// `max_payload`), outside the suite's runtime.
+    fn new(server: NatsServer, stream: &'static str) -> OnJetStream {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        let caps = runtime.block_on(async {
+            let js = nats::connect(vec![server.url()], stream, 1).await;
+            let probe = LogId::new("caps").unwrap();
+            JetStreamBackend::open(&js, &probe)
+                .await
+                .unwrap()
+                .capabilities()
+        });
+        OnJetStream {
+            server,
+            stream,
+            caps,
+        }
+    }
+}
+
+#[async_trait]
+impl Subject for OnJetStream {
+    type Handle = (JetStream, LogId);
+
+    fn name(&self) -> &'static str {
+        self.stream
+    }
+
+    fn capabilities(&self) -> Capabilities {
+        self.caps
+    }
+
+    async fn create(&self) -> Result<((JetStream, LogId), Arc<dyn Backend>)> {
+        static NEXT: AtomicU64 = AtomicU64::new(0);
+        let js = nats::connect(vec![self.server.url()], self.stream, 1).await;
+        let id = LogId::new(format!("case-{}", NEXT.fetch_add(1, Ordering::Relaxed)))?;
+        let backend = JetStreamBackend::open(&js, &id).await?;
+        Ok(((js, id), Arc::new(backend)))
+    }
+
+    async fn reopen(&self, (js, id): &(JetStream, LogId)) -> Option<Result<Arc<dyn Backend>>> {
+        Some(
+            JetStreamBackend::open(js, id)
+                .await
+                .map(|b| Arc::new(b) as Arc<dyn Backend>),
+        )
+    }
+}
+
+#[test]
+fn jetstream_backend_conforms() {
+    let Some(server) = NatsServer::start("jetstream conformance", None) else {
+        return;
+    };
+    run(&OnJetStream::new(server, "jetstream-conformance"), 300);
+}
+
+/// With a 16 KiB `max_payload`, generated batches often exceed one
+/// message: the log refuses those whole (`BatchBytesTooLarge`) and splits
+/// group commits across messages, and every property still holds.
+#[test]
+fn jetstream_backend_with_small_messages_conforms() {
+    let Some(server) = NatsServer::start("jetstream conformance (16 KiB messages)", Some(16 << 10))
+    else {
+        return;
+    };
+    run(&OnJetStream::new(server, "jetstream-small-messages"), 200);
 }
