@@ -3,11 +3,13 @@
 //! archives, deletes, listings, reopens and crashes (issue 6).
 //! Method: proptest generates op sequences over a small pool of ids (so
 //! ids collide, forks nest, and deletes meet live forks), runs them on a
-//! store over an in-memory root and over segmented logs on SimFs, and
+//! store over an in-memory root, over segmented logs on SimFs and on a
+//! real JetStream stream (a fresh stream per case, one nats-server), and
 //! compares every answer (success or the typed error) and every log's
 //! records with a `BTreeMap` model. Appends are at `Durability::Data`, so a
-//! crash (SimFs power loss, or the memory root's) loses nothing the model
-//! holds: the catalog and the logs must come back exactly.
+//! crash (SimFs power loss, the memory root's, or a JetStream client that
+//! vanishes without closing) loses nothing the model holds: the catalog and
+//! the logs must come back exactly.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -15,7 +17,9 @@ use std::sync::Arc;
 use proptest::prelude::*;
 use proptest::test_runner::{Config, TestRunner};
 use serde_json::json;
-use spool_backends::{DirStorage, LogFormat, MemoryStorage, SegmentedConfig, SimFs};
+use spool_backends::{
+    DirStorage, JetStreamStorage, LogFormat, MemoryStorage, SegmentedConfig, SimFs,
+};
 use spool_engine::{
     Archived, Clock, Durability, Error, ListQuery, LogConfig, LogId, ManualClock, Order, Seq,
     SortKey, Storage, Store, StoreConfig,
@@ -103,11 +107,16 @@ fn outcome<T>(r: &spool_engine::Result<T>) -> &'static str {
 enum Root {
     Memory(MemoryStorage),
     Sim(Arc<SimFs>),
+    /// A server URL and the case's own stream.
+    JetStream(String, String),
 }
 
 impl Root {
-    fn storage(&self) -> Arc<dyn Storage> {
+    async fn storage(&self) -> Arc<dyn Storage> {
         match self {
+            Root::JetStream(url, stream) => Arc::new(JetStreamStorage::new(
+                spool_tests::nats::connect(vec![url.clone()], stream, 1).await,
+            )),
             Root::Memory(m) => Arc::new(m.clone()),
             Root::Sim(sim) => Arc::new(
                 DirStorage::new(
@@ -127,6 +136,9 @@ impl Root {
         match self {
             Root::Memory(m) => m.crash(),
             Root::Sim(sim) => sim.crash(seed),
+            // Acknowledged publishes are on the stream; the dropped store
+            // is the crash.
+            Root::JetStream(..) => {}
         }
     }
 }
@@ -140,7 +152,7 @@ async fn open(root: &Root, clock: &Arc<ManualClock>) -> Store {
         snapshot_every: 7,
         ..StoreConfig::default()
     };
-    Store::open_with_clock(root.storage(), config, clock.clone())
+    Store::open_with_clock(root.storage().await, config, clock.clone())
         .await
         .unwrap()
 }
@@ -387,4 +399,18 @@ fn the_store_on_memory_matches_the_model() {
 #[test]
 fn the_store_on_segmented_sim_fs_matches_the_model_through_crashes() {
     check(300, || Root::Sim(Arc::new(SimFs::new(7))));
+}
+
+#[test]
+fn the_store_on_jetstream_matches_the_model_through_client_crashes() {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static CASE: AtomicU64 = AtomicU64::new(0);
+    let Some(server) = spool_tests::nats::NatsServer::start("store model on JetStream", None)
+    else {
+        return;
+    };
+    check(100, || {
+        let case = CASE.fetch_add(1, Ordering::Relaxed);
+        Root::JetStream(server.url(), format!("store-model-{case}"))
+    });
 }
