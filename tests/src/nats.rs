@@ -133,6 +133,11 @@ impl NatsServer {
         }
     }
 
+    /// The process id while it runs.
+    pub fn pid(&self) -> Option<u32> {
+        self.child.as_ref().map(Child::id)
+    }
+
     /// Whether the process runs (started and not killed).
     pub fn is_running(&self) -> bool {
         self.child.is_some()

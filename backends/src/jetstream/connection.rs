@@ -87,9 +87,15 @@ impl JetStream {
                 field: "servers",
                 reason: format!("{:?}: {e}", config.servers),
             })?;
+        // After a lost connection, try the other servers quickly and
+        // without end: a dead node should cost a failover, not a backoff of
+        // seconds. Each request stays bounded by `timeout` meanwhile.
         let options = async_nats::ConnectOptions::new()
             .connection_timeout(config.timeout)
-            .request_timeout(Some(config.timeout));
+            .request_timeout(Some(config.timeout))
+            .reconnect_delay_callback(|attempts| {
+                Duration::from_millis(50 * u64::try_from(attempts.min(10)).unwrap_or(10))
+            });
         let client = bounded(
             config.timeout,
             "connect",
@@ -133,6 +139,20 @@ impl JetStream {
     /// room for headers).
     pub fn max_batch_bytes(&self) -> usize {
         self.inner.max_batch_bytes
+    }
+
+    /// The server name of the stream's current leader, if it has one (a
+    /// cluster elects a new one when the leader dies; operators and the
+    /// fault suite ask).
+    pub async fn leader(&self) -> Result<Option<String>> {
+        let info = bounded(
+            self.inner.timeout,
+            "stream info",
+            self.inner.stream.get_info(),
+        )
+        .await?
+        .map_err(|e| remote("stream info", io::ErrorKind::Other, &self.inner.name, &e))?;
+        Ok(info.cluster.and_then(|c| c.leader))
     }
 
     /// The subject of a log's batches.
@@ -224,8 +244,11 @@ impl JetStream {
         }
     }
 
-    /// Deletes the messages on `subject` (below stream seq `below`, if given).
+    /// Deletes the messages on `subject` (below stream seq `below`, if given;
+    /// NATS reads a `below` of 0 or 1 as no bound at all, so callers never
+    /// pass one).
     pub(crate) async fn purge(&self, subject: &str, below: Option<u64>) -> Result<()> {
+        debug_assert!(below.is_none_or(|seq| seq > 1), "purge below {below:?}");
         let purge = self.inner.stream.purge().filter(subject.to_owned());
         let done = match below {
             Some(seq) => {

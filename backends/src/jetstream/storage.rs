@@ -212,6 +212,11 @@ impl Storage for JetStreamStorage {
             .await?
             .ok_or_else(|| self.damaged(name, "a blob head publish was refused"))?;
         // The new head is in force: the older puts' chunks can go.
+        // The server reads a purge below seq 0 or 1 as "no bound" and would
+        // drop the new chunks too; below 1 there is nothing to purge anyway.
+        if first <= 1 {
+            return Ok(());
+        }
         self.js.purge(&chunk_subject, Some(first)).await
     }
 }

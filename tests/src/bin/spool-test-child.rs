@@ -12,6 +12,10 @@
 //! - `golden DIR`: writes the format-v1 golden log of
 //!   `tests/fixtures/segmented-v1` (see `tests/fixtures/regenerate.sh`) and
 //!   prints its records as `seq timestamp_ms hex(payload)` lines.
+//! - `jetstream-race URL STREAM LOG NAME N`: appends to a JetStream log with
+//!   `append_expecting`, one record (`NAME-i`) per seq it believes is next,
+//!   until it has won N seqs; prints `won SEQ` for each, and learns the true
+//!   end from every `Conflict`.
 
 #![forbid(unsafe_code)]
 #![allow(clippy::print_stdout, clippy::unwrap_used, clippy::expect_used)]
@@ -40,9 +44,10 @@ fn main() {
         }
         Some("sigbus") => runtime.block_on(sigbus(&dir)),
         Some("golden") => runtime.block_on(golden(&dir)),
+        Some("jetstream-race") => runtime.block_on(jetstream_race(&args[2..])),
         _ => {
             eprintln!(
-                "usage: spool-test-child write DIR | lock DIR MILLIS | jsonl-lock FILE MILLIS | sigbus DIR | golden DIR"
+                "usage: spool-test-child write DIR | lock DIR MILLIS | jsonl-lock FILE MILLIS | sigbus DIR | golden DIR | jetstream-race URL STREAM LOG NAME N"
             );
             std::process::exit(2);
         }
@@ -153,4 +158,35 @@ async fn golden(dir: &str) {
     log.sync(Durability::Data).await.expect("sync");
     log.close().await.expect("close");
     print!("{out}");
+}
+
+async fn jetstream_race(args: &[String]) {
+    let [url, stream, log, name, n] = args else {
+        panic!("jetstream-race URL STREAM LOG NAME N");
+    };
+    let n: usize = n.parse().unwrap();
+    let js = spool_tests::nats::connect(vec![url.clone()], stream, 1).await;
+    let id = spool_engine::LogId::new(log.as_str()).unwrap();
+    let backend = spool_backends::JetStreamBackend::open(&js, &id)
+        .await
+        .unwrap();
+    let log =
+        spool_engine::Log::open(id, Arc::new(backend), spool_engine::LogConfig::default()).unwrap();
+    let mut next = log.next_seq();
+    let mut won = 0;
+    let mut out = std::io::stdout().lock();
+    while won < n {
+        let payload = bytes::Bytes::from(format!("{name}-{won}"));
+        match log.append_expecting(next, vec![payload]).await {
+            Ok(range) => {
+                writeln!(out, "won {}", range.start.0).unwrap();
+                out.flush().unwrap();
+                won += 1;
+                next = range.end;
+            }
+            Err(Error::Conflict { actual, .. }) => next = actual,
+            Err(e) => panic!("{name}: {e}"),
+        }
+    }
+    log.close().await.unwrap();
 }

@@ -25,6 +25,7 @@ mod errors;
 mod faults;
 mod golden;
 mod group_commit;
+mod jetstream;
 mod jsonl_crash;
 mod jsonl_files;
 mod jsonl_lines;
