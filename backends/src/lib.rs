@@ -36,7 +36,7 @@ pub use check::{Finding, LogCheck, Problem, Remedy, RepairReport, SegmentCheck};
 pub use dir_storage::{DirStorage, LogFormat};
 pub use file::{StdFs, StdFsModes};
 #[cfg(feature = "jetstream")]
-pub use jetstream::{JetStream, JetStreamBackend, JetStreamConfig, JetStreamStorage};
+pub use jetstream::{JetStream, JetStreamBackend, JetStreamConfig, JetStreamStorage, StreamHealth};
 pub use jsonl::{JsonlBackend, JsonlConfig, LineMode, SidecarIndex, TailPolicy};
 pub use lifecycle::create_dir_durably;
 pub use memory::MemoryBackend;

@@ -202,7 +202,11 @@ impl NatsCluster {
 pub async fn connect(servers: Vec<String>, stream: &str, replicas: usize) -> JetStream {
     let mut config = JetStreamConfig::new(servers, stream);
     config.replicas = replicas;
-    config.timeout = Duration::from_secs(5);
+    connect_with(config).await
+}
+
+/// [`connect`] with a configuration of the caller's.
+pub async fn connect_with(config: JetStreamConfig) -> JetStream {
     let deadline = Instant::now() + Duration::from_mins(1);
     loop {
         match JetStream::connect(&config).await {

@@ -50,6 +50,25 @@ impl JetStreamConfig {
     }
 }
 
+/// A stream's replication state (see [`JetStream::health`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StreamHealth {
+    /// The server name of the stream's leader (`None` while it elects one;
+    /// a single server leads its own streams).
+    pub leader: Option<String>,
+    /// Replicas besides the leader.
+    pub followers: usize,
+    /// Of those, the ones online and caught up with the leader.
+    pub followers_current: usize,
+}
+
+impl StreamHealth {
+    /// A leader, and every follower caught up.
+    pub fn is_healed(&self) -> bool {
+        self.leader.is_some() && self.followers_current == self.followers
+    }
+}
+
 /// A connection to one stream, shared by every log of a store on it.
 #[derive(Clone, Debug)]
 pub struct JetStream {
@@ -141,10 +160,10 @@ impl JetStream {
         self.inner.max_batch_bytes
     }
 
-    /// The server name of the stream's current leader, if it has one (a
-    /// cluster elects a new one when the leader dies; operators and the
-    /// fault suite ask).
-    pub async fn leader(&self) -> Result<Option<String>> {
+    /// The stream's replication state as its leader reports it: who leads,
+    /// and which followers are caught up (operators, and the fault suite,
+    /// which waits for a healed cluster before the next fault).
+    pub async fn health(&self) -> Result<StreamHealth> {
         let info = bounded(
             self.inner.timeout,
             "stream info",
@@ -152,7 +171,16 @@ impl JetStream {
         )
         .await?
         .map_err(|e| remote("stream info", io::ErrorKind::Other, &self.inner.name, &e))?;
-        Ok(info.cluster.and_then(|c| c.leader))
+        let cluster = info.cluster.unwrap_or_default();
+        Ok(StreamHealth {
+            leader: cluster.leader,
+            followers: cluster.replicas.len(),
+            followers_current: cluster
+                .replicas
+                .iter()
+                .filter(|p| p.current && !p.offline)
+                .count(),
+        })
     }
 
     /// The subject of a log's batches.

@@ -12,6 +12,6 @@ mod log;
 mod message;
 mod storage;
 
-pub use connection::{JetStream, JetStreamConfig};
+pub use connection::{JetStream, JetStreamConfig, StreamHealth};
 pub use log::JetStreamBackend;
 pub use storage::JetStreamStorage;

@@ -26,6 +26,7 @@ mod faults;
 mod golden;
 mod group_commit;
 mod jetstream;
+mod jetstream_cluster;
 mod jsonl_crash;
 mod jsonl_files;
 mod jsonl_lines;
