@@ -57,13 +57,13 @@ pub(crate) async fn append(args: &AppendArgs) -> Result<(), Failure> {
         // `--create` on a directory that is not there yet makes it a store.
         Err(_) if args.create && !args.path.exists() => {
             crate::init::create_store(&args.path, crate::target::BackendArg::Segmented).await?;
-            Target::Store(args.path.clone())
+            Target::Store(crate::target::StoreAt::Dir(args.path.clone()))
         }
         Err(e) => return Err(e),
     };
     let lines = Input::stdin();
     match target {
-        Target::Store(dir) => to_store(args, &dir, lines).await,
+        Target::Store(at) => to_store(args, &at, lines).await,
         Target::Codex(home) => to_thread(args, &home, lines).await,
     }
 }
@@ -74,7 +74,7 @@ fn print_seq(seq: u64) {
 
 async fn to_store(
     args: &AppendArgs,
-    dir: &std::path::Path,
+    at: &crate::target::StoreAt,
     mut lines: Input,
 ) -> Result<(), Failure> {
     let id = LogId::new(args.id.clone())?;
@@ -83,7 +83,11 @@ async fn to_store(
         SyncArg::None => Durability::Buffered,
         SyncArg::Data => Durability::Data,
     };
-    let store = open_store(dir, config).await?;
+    let store = if args.create {
+        crate::target::open_store_creating(at, config).await?
+    } else {
+        open_store(at, config).await?
+    };
     let log = match store.open_log(&id).await {
         Ok(log) => log,
         Err(spool_engine::Error::NotFound { .. }) if args.create => {
@@ -93,10 +97,7 @@ async fn to_store(
             store.close().await?;
             return Err(Failure::usage(
                 "not_found",
-                format!(
-                    "no log {id} in {}; pass --create to create it",
-                    dir.display()
-                ),
+                format!("no log {id} in {at}; pass --create to create it"),
             ));
         }
         Err(e) => return Err(e.into()),

@@ -221,8 +221,9 @@ fn log_json(c: &Checked) -> Value {
 /// `spool verify`.
 pub(crate) async fn verify(args: &VerifyArgs) -> Result<(), Failure> {
     let (rows, report) = match detect(&args.path)? {
-        Target::Store(dir) => {
-            let checks = check_store(&dir, args.json)?;
+        Target::Store(at) => {
+            let dir = at.dir("spool verify")?;
+            let checks = check_store(dir, args.json)?;
             let rows: Vec<Row> = checks
                 .iter()
                 .flat_map(|c| c.check.findings.iter().map(row))
@@ -455,7 +456,7 @@ async fn check_rollout(
 /// `spool repair`.
 pub(crate) fn repair(args: &RepairArgs) -> Result<(), Failure> {
     let dir = match detect(&args.path)? {
-        Target::Store(dir) => dir,
+        Target::Store(at) => at.dir("spool repair")?.to_path_buf(),
         Target::Codex(_) => {
             return Err(Failure::usage(
                 "not_a_store",
@@ -588,8 +589,9 @@ fn repair_log(checked: &Checked, args: &RepairArgs) -> Result<(Value, Vec<Row>),
 /// `spool stat`.
 pub(crate) async fn stat(args: &StatArgs) -> Result<(), Failure> {
     match detect(&args.path)? {
-        Target::Store(dir) => {
-            let checks = check_store(&dir, args.json)?;
+        Target::Store(at) => {
+            let dir = at.dir("spool stat")?;
+            let checks = check_store(dir, args.json)?;
             let logs: Vec<Value> = checks.iter().map(log_json).collect();
             let total = |f: fn(&LogCheck) -> u64| checks.iter().map(|c| f(&c.check)).sum::<u64>();
             let findings: usize = checks.iter().map(|c| c.check.findings.len()).sum();

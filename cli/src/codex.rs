@@ -14,7 +14,7 @@ use uuid::Uuid;
 
 use crate::failure::Failure;
 use crate::progress::Progress;
-use crate::target::{Target, codex_home, detect, open_store};
+use crate::target::{StoreAt, Target, codex_home, detect, open_store, open_store_creating};
 
 /// The floor, as a flag.
 #[derive(Clone, Copy, Debug, ValueEnum)]
@@ -194,7 +194,7 @@ fn print_json(value: &Value) {
 pub(crate) async fn ls(args: &LsArgs) -> Result<(), Failure> {
     let home = match detect(&args.path)? {
         Target::Codex(home) => home,
-        Target::Store(dir) => return crate::store_view::ls(args, &dir).await,
+        Target::Store(at) => return crate::store_view::ls(args, &at).await,
     };
     let query = ThreadQuery {
         limit: args.limit,
@@ -238,13 +238,13 @@ pub(crate) async fn ls(args: &LsArgs) -> Result<(), Failure> {
 pub(crate) async fn show(args: &ShowArgs) -> Result<(), Failure> {
     let (home, id, _exported) = match detect(&args.path)? {
         Target::Codex(home) => (home, thread_id(&args.id)?, None),
-        Target::Store(dir) if args.records => {
-            return crate::store_view::show_records(args, &dir).await;
+        Target::Store(at) if args.records => {
+            return crate::store_view::show_records(args, &at).await;
         }
-        Target::Store(dir) => match crate::store_view::codex_thread(&dir, &args.id).await? {
+        Target::Store(at) => match crate::store_view::codex_thread(&at, &args.id).await? {
             Some((tmp, home, id)) => (home, id, Some(tmp)),
             // Not a Codex thread: its records are what there is to show.
-            None => return crate::store_view::show_records(args, &dir).await,
+            None => return crate::store_view::show_records(args, &at).await,
         },
     };
     let thread = home.open_thread(&id).await?;
@@ -331,16 +331,12 @@ fn summary(item: &Value) -> String {
 pub(crate) async fn actions(args: &ActionsArgs) -> Result<(), Failure> {
     let (home, id, _exported) = match detect(&args.path)? {
         Target::Codex(home) => (home, thread_id(&args.id)?, None),
-        Target::Store(dir) => match crate::store_view::codex_thread(&dir, &args.id).await? {
+        Target::Store(at) => match crate::store_view::codex_thread(&at, &args.id).await? {
             Some((tmp, home, id)) => (home, id, Some(tmp)),
             None => {
                 return Err(Failure::usage(
                     "not_found",
-                    format!(
-                        "{} names no Codex thread in the store {}",
-                        args.id,
-                        dir.display()
-                    ),
+                    format!("{} names no Codex thread in the store {at}", args.id),
                 ));
             }
         },
@@ -361,7 +357,8 @@ pub(crate) async fn actions(args: &ActionsArgs) -> Result<(), Failure> {
 /// `spool import`.
 pub(crate) async fn import(args: &ImportArgs) -> Result<(), Failure> {
     let home = codex_home(&args.codex_home)?;
-    let store = open_store(&args.store, spool_engine::StoreConfig::default()).await?;
+    let at = StoreAt::parse(&args.store)?;
+    let store = open_store_creating(&at, spool_engine::StoreConfig::default()).await?;
     let progress = Progress::new("files", args.json);
     let report = spool_compat::import_home(&home, &store, progress.callback()).await;
     drop(progress);
@@ -421,7 +418,8 @@ pub(crate) async fn import(args: &ImportArgs) -> Result<(), Failure> {
 
 /// `spool export`.
 pub(crate) async fn export(args: &ExportArgs) -> Result<(), Failure> {
-    if !args.store.join("logs").is_dir() {
+    let at = StoreAt::parse(&args.store)?;
+    if matches!(&at, StoreAt::Dir(dir) if !dir.join("logs").is_dir()) {
         return Err(Failure::usage(
             "not_found",
             format!(
@@ -430,7 +428,7 @@ pub(crate) async fn export(args: &ExportArgs) -> Result<(), Failure> {
             ),
         ));
     }
-    let store = open_store(&args.store, spool_engine::StoreConfig::default()).await?;
+    let store = open_store(&at, spool_engine::StoreConfig::default()).await?;
     let threads = (!args.threads.is_empty()).then_some(&args.threads[..]);
     let progress = Progress::new("logs", false);
     let written =

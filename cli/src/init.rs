@@ -1,5 +1,6 @@
 //! `spool init`: a new, empty store directory, its backend recorded in
-//! `spool-store.json` so every later command opens it the same way.
+//! `spool-store.json` so every later command opens it the same way; or, for
+//! a `nats://` URL, the store's JetStream stream.
 
 use std::path::{Path, PathBuf};
 
@@ -7,14 +8,17 @@ use clap::Args;
 use spool_engine::StoreConfig;
 
 use crate::failure::Failure;
+use crate::nats_url::NatsUrl;
 use crate::target::{
-    BackendArg, is_codex_home, is_store, open_store, store_backend, sync_dir, write_store_file,
+    BackendArg, StoreAt, is_codex_home, is_store, open_store, open_store_creating, store_backend,
+    sync_dir, write_store_file,
 };
 
 /// `spool init`.
 #[derive(Debug, Args)]
 pub(crate) struct InitArgs {
-    /// The directory (created if missing; an existing one must be empty).
+    /// The directory (created if missing; an existing one must be empty),
+    /// or a store URL: nats://HOST:PORT[,HOST:PORT...]/STREAM[?replicas=N].
     pub(crate) dir: PathBuf,
     /// The backend new logs get.
     #[arg(long, value_enum, default_value = "segmented")]
@@ -23,6 +27,22 @@ pub(crate) struct InitArgs {
 
 /// `spool init`.
 pub(crate) async fn init(args: &InitArgs) -> Result<(), Failure> {
+    if let Some(url) = NatsUrl::parse(&args.dir)? {
+        if args.backend != BackendArg::Segmented {
+            return Err(Failure::usage(
+                "usage",
+                format!(
+                    "{url} is a JetStream store: its logs are subjects, --backend does not apply"
+                ),
+            ));
+        }
+        // Making the stream is idempotent; opening makes the catalog.
+        let at = StoreAt::Nats(url);
+        let store = open_store_creating(&at, StoreConfig::default()).await?;
+        store.close().await?;
+        say!("spool store (jetstream) ready at {at}");
+        return Ok(());
+    }
     if is_store(&args.dir) {
         let backend = store_backend(&args.dir)?;
         if backend == args.backend {
@@ -77,7 +97,7 @@ pub(crate) async fn create_store(dir: &Path, backend: BackendArg) -> Result<(), 
     write_store_file(dir, backend)?;
     sync_dir(dir)?;
     // Opening makes the catalog; closing makes it durable.
-    let store = open_store(dir, StoreConfig::default()).await?;
+    let store = open_store(&StoreAt::Dir(dir.to_path_buf()), StoreConfig::default()).await?;
     store.close().await?;
     Ok(())
 }

@@ -8,8 +8,9 @@
 //! The operator commands: `init`, `append`, `tail` (init.rs, append.rs,
 //! tail.rs), `verify`, `repair`, `stat` (check.rs), and the Codex commands
 //! `ls`, `show`, `actions`, `import`, `export`, `migrate` (codex.rs; `ls` and
-//! `show` also read stores, store_view.rs). A PATH is a store directory or a
-//! CODEX_HOME, told apart by target.rs.
+//! `show` also read stores, store_view.rs), and `copy` between stores
+//! (copy.rs). A PATH is a store directory, a `nats://` store URL
+//! (nats_url.rs) or a CODEX_HOME, told apart by target.rs.
 
 #![forbid(unsafe_code)]
 // A command line's job is to print.
@@ -32,11 +33,13 @@ macro_rules! say {
 mod append;
 mod check;
 mod codex;
+mod copy;
 mod demo;
 mod demo_codex;
 mod failure;
 mod init;
 mod input;
+mod nats_url;
 mod progress;
 mod store_view;
 mod tail;
@@ -110,6 +113,10 @@ enum Command {
     ///
     /// Example: spool export --store ~/spool-store /tmp/codex-home
     Export(codex::ExportArgs),
+    /// Copy every log of a store into another (directory or nats:// URL), resumable and verified.
+    ///
+    /// Example: spool copy ~/spool-store nats://127.0.0.1:4222/agents
+    Copy(copy::CopyArgs),
     /// Migrate legacy threads to paginated as `codex migrate-rollouts` does (dry run by default).
     ///
     /// Example: spool migrate ~/.codex --apply --json
@@ -138,6 +145,7 @@ fn main() -> ExitCode {
             | Command::Verify(check::VerifyArgs { json: true, .. })
             | Command::Repair(check::RepairArgs { json: true, .. })
             | Command::Stat(check::StatArgs { json: true, .. })
+            | Command::Copy(copy::CopyArgs { json: true, .. })
     );
     let codex = match &cli.command {
         Command::Demo(_) => None,
@@ -153,6 +161,7 @@ fn main() -> ExitCode {
         Command::Import(args) => Some(runtime.block_on(codex::import(args))),
         Command::Export(args) => Some(runtime.block_on(codex::export(args))),
         Command::Migrate(args) => Some(runtime.block_on(codex::migrate(args))),
+        Command::Copy(args) => Some(runtime.block_on(copy::copy(args))),
     };
     if let Some(result) = codex {
         return match result {

@@ -13,8 +13,6 @@
 //! first (only its own files; every file of the store if its history chain
 //! reaches another thread's, as a fork's does).
 
-use std::path::Path;
-
 use serde_json::{Value, json};
 use spool_compat::CodexHome;
 use spool_engine::{Archived, ListQuery, LogId, Order, SortKey, Store};
@@ -22,11 +20,11 @@ use uuid::Uuid;
 
 use crate::codex::{LsArgs, ShowArgs, SortArg};
 use crate::failure::Failure;
-use crate::target::open_store_read_only;
+use crate::target::{StoreAt, open_store_read_only};
 
 /// `spool ls` on a store.
-pub(crate) async fn ls(args: &LsArgs, dir: &Path) -> Result<(), Failure> {
-    let store = open_store_read_only(dir).await?;
+pub(crate) async fn ls(args: &LsArgs, at: &StoreAt) -> Result<(), Failure> {
+    let store = open_store_read_only(at).await?;
     let query = ListQuery {
         sort: match args.sort {
             SortArg::Created => SortKey::Created,
@@ -94,10 +92,10 @@ pub(crate) async fn ls(args: &LsArgs, dir: &Path) -> Result<(), Failure> {
 /// one of its rollout files), exported into a temporary CODEX_HOME; `None`
 /// if `id` names a log that is not a Codex rollout.
 pub(crate) async fn codex_thread(
-    dir: &Path,
+    at: &StoreAt,
     id: &str,
 ) -> Result<Option<(tempfile::TempDir, CodexHome, Uuid)>, Failure> {
-    let store = open_store_read_only(dir).await?;
+    let store = open_store_read_only(at).await?;
     let found = find_thread(&store, id);
     let exported = match found {
         Ok(Some(thread)) => export(&store, thread).await.map(Some),
@@ -167,8 +165,8 @@ async fn export(
 }
 
 /// `spool show` of a store log's records, a page at a time.
-pub(crate) async fn show_records(args: &ShowArgs, dir: &Path) -> Result<(), Failure> {
-    let store = open_store_read_only(dir).await?;
+pub(crate) async fn show_records(args: &ShowArgs, at: &StoreAt) -> Result<(), Failure> {
+    let store = open_store_read_only(at).await?;
     let result = async {
         let log = store.open_log(&LogId::new(args.id.clone())?).await?;
         let cursor = match &args.cursor {

@@ -15,12 +15,14 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use clap::Args;
-use spool_backends::{JsonlBackend, JsonlConfig, SegmentedBackend, SegmentedConfig, StdFs};
-use spool_engine::{Backend, ReadRange, Seq};
+use spool_backends::{
+    JetStreamBackend, JsonlBackend, JsonlConfig, SegmentedBackend, SegmentedConfig, StdFs,
+};
+use spool_engine::{Backend, LogId, ReadRange, Seq};
 use uuid::Uuid;
 
 use crate::failure::Failure;
-use crate::target::{LogFiles, Target, detect, log_files};
+use crate::target::{LogFiles, StoreAt, Target, detect, log_files, open_store_read_only};
 
 /// How often `-f` looks for new records.
 const POLL: Duration = Duration::from_millis(100);
@@ -44,6 +46,7 @@ pub(crate) struct TailArgs {
 enum Reader {
     Segmented(SegmentedBackend),
     Jsonl(JsonlBackend),
+    JetStream(JetStreamBackend),
 }
 
 impl Reader {
@@ -51,6 +54,7 @@ impl Reader {
         match self {
             Reader::Segmented(b) => b,
             Reader::Jsonl(b) => b,
+            Reader::JetStream(b) => b,
         }
     }
 
@@ -58,13 +62,27 @@ impl Reader {
         match self {
             Reader::Segmented(b) => b.refresh().await,
             Reader::Jsonl(b) => b.refresh().await,
+            Reader::JetStream(b) => b.refresh().await,
         }
     }
 }
 
-fn open(args: &TailArgs) -> Result<Reader, Failure> {
+async fn open(args: &TailArgs) -> Result<Reader, Failure> {
     match detect(&args.path)? {
-        Target::Store(dir) => Ok(match log_files(&dir, &args.id)? {
+        Target::Store(StoreAt::Nats(url)) => {
+            // The catalog says whether the log exists; its records are read
+            // straight from its subject, as a file backend's from its files.
+            let id = LogId::new(args.id.clone())?;
+            let store = open_store_read_only(&StoreAt::Nats(url.clone())).await?;
+            let known = store.info(&id);
+            store.close().await?;
+            known?;
+            let js = url.connect(false).await?;
+            Ok(Reader::JetStream(
+                JetStreamBackend::open_read_only(&js, &id).await?,
+            ))
+        }
+        Target::Store(StoreAt::Dir(dir)) => Ok(match log_files(&dir, &args.id)? {
             LogFiles::Segmented(path) => Reader::Segmented(SegmentedBackend::open_read_only(
                 Arc::new(StdFs),
                 path,
@@ -91,7 +109,7 @@ fn open(args: &TailArgs) -> Result<Reader, Failure> {
 
 /// `spool tail`.
 pub(crate) async fn tail(args: &TailArgs) -> Result<(), Failure> {
-    let reader = open(args)?;
+    let reader = open(args).await?;
     let backend = reader.backend();
     let mut next = Seq(args.from.unwrap_or(0)).max(backend.start_seq());
     loop {

@@ -1,21 +1,26 @@
-//! What a PATH argument names: a spool store directory or a CODEX_HOME,
-//! told apart by what is in it, and how a store is opened.
+//! What a PATH argument names: a spool store directory, a store on NATS
+//! JetStream (a `nats://` URL, nats_url.rs) or a CODEX_HOME, told apart by
+//! what is in it, and how a store is opened.
 //!
 //! A store made by `spool init` holds `spool-store.json` (its format
 //! version and the backend new logs get); a store made by `spool import`
 //! before that file existed is a directory with `logs/`, and its backend
 //! is the segmented default.
 
+use std::fmt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use clap::ValueEnum;
 use serde_json::{Value, json};
-use spool_backends::{DirStorage, JsonlConfig, LogFormat, SegmentedConfig, StdFs};
+use spool_backends::{
+    DirStorage, JetStreamStorage, JsonlConfig, LogFormat, SegmentedConfig, StdFs,
+};
 use spool_compat::CodexHome;
 use spool_engine::{Store, StoreConfig};
 
 use crate::failure::Failure;
+use crate::nats_url::NatsUrl;
 
 /// The file that marks a directory as a spool store.
 pub(crate) const STORE_FILE: &str = "spool-store.json";
@@ -38,10 +43,51 @@ impl BackendArg {
     }
 }
 
+/// Where a store is.
+#[derive(Clone, Debug)]
+pub(crate) enum StoreAt {
+    /// A directory on disk.
+    Dir(PathBuf),
+    /// A JetStream stream.
+    Nats(NatsUrl),
+}
+
+impl fmt::Display for StoreAt {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            StoreAt::Dir(dir) => write!(f, "{}", dir.display()),
+            StoreAt::Nats(url) => write!(f, "{url}"),
+        }
+    }
+}
+
+impl StoreAt {
+    /// A `--store` argument: a URL, or a directory (not checked here).
+    pub(crate) fn parse(path: &Path) -> Result<StoreAt, Failure> {
+        Ok(match NatsUrl::parse(path)? {
+            Some(url) => StoreAt::Nats(url),
+            None => StoreAt::Dir(path.to_path_buf()),
+        })
+    }
+
+    /// The directory, or a usage failure naming what `what` needs files for.
+    pub(crate) fn dir(&self, what: &str) -> Result<&Path, Failure> {
+        match self {
+            StoreAt::Dir(dir) => Ok(dir),
+            StoreAt::Nats(url) => Err(Failure::usage(
+                "unsupported",
+                format!(
+                    "{what} works on store directories, not on {url}: JetStream checks every record's CRC on each read (docs/jetstream.md); copy the store to a directory first: spool copy {url} DIR"
+                ),
+            )),
+        }
+    }
+}
+
 /// A PATH, detected.
 pub(crate) enum Target {
-    /// A spool store directory.
-    Store(PathBuf),
+    /// A spool store (a directory or a JetStream stream).
+    Store(StoreAt),
     /// A CODEX_HOME.
     Codex(CodexHome),
 }
@@ -60,8 +106,11 @@ pub(crate) fn is_codex_home(dir: &Path) -> bool {
 
 /// Detects what `path` is.
 pub(crate) fn detect(path: &Path) -> Result<Target, Failure> {
+    if let Some(url) = NatsUrl::parse(path)? {
+        return Ok(Target::Store(StoreAt::Nats(url)));
+    }
     if is_store(path) {
-        return Ok(Target::Store(path.to_path_buf()));
+        return Ok(Target::Store(StoreAt::Dir(path.to_path_buf())));
     }
     if is_codex_home(path) {
         return Ok(Target::Codex(CodexHome::new(path)));
@@ -149,9 +198,30 @@ pub(crate) fn write_store_file(dir: &Path, backend: BackendArg) -> Result<(), Fa
         .map_err(|e| Failure::usage("io", format!("cannot write {}: {e}", path.display())))
 }
 
-/// Opens the store in `dir` (its catalog and logs' writer locks are taken
-/// as logs are opened).
-pub(crate) async fn open_store(dir: &Path, config: StoreConfig) -> Result<Store, Failure> {
+/// Opens the store, making a JetStream store's stream if it has none
+/// (`import --store`, `append --create`); a directory is made by
+/// `DirStorage` as for [`open_store`].
+pub(crate) async fn open_store_creating(
+    at: &StoreAt,
+    config: StoreConfig,
+) -> Result<Store, Failure> {
+    if let StoreAt::Nats(url) = at {
+        let storage = JetStreamStorage::new(url.connect(true).await?);
+        return Ok(Store::open(Arc::new(storage), config).await?);
+    }
+    open_store(at, config).await
+}
+
+/// Opens the store (a directory's catalog and logs' writer locks are taken
+/// as logs are opened; a stream must exist: `spool init` makes it).
+pub(crate) async fn open_store(at: &StoreAt, config: StoreConfig) -> Result<Store, Failure> {
+    let dir = match at {
+        StoreAt::Dir(dir) => dir,
+        StoreAt::Nats(url) => {
+            let storage = JetStreamStorage::new(url.connect(false).await?);
+            return Ok(Store::open(Arc::new(storage), config).await?);
+        }
+    };
     let format = match store_backend(dir)? {
         BackendArg::Segmented => LogFormat::Segmented(SegmentedConfig::default()),
         BackendArg::Jsonl => LogFormat::Jsonl(JsonlConfig::owned()),
@@ -163,7 +233,14 @@ pub(crate) async fn open_store(dir: &Path, config: StoreConfig) -> Result<Store,
 /// Opens the store in `dir` as a reader beside any writer (another
 /// `spool append`, an embedding program): no lock, nothing repaired or
 /// written; it shows what was written when it opened.
-pub(crate) async fn open_store_read_only(dir: &Path) -> Result<Store, Failure> {
+pub(crate) async fn open_store_read_only(at: &StoreAt) -> Result<Store, Failure> {
+    let dir = match at {
+        StoreAt::Dir(dir) => dir,
+        StoreAt::Nats(url) => {
+            let storage = JetStreamStorage::read_only(url.connect(false).await?);
+            return Ok(Store::open_read_only(Arc::new(storage), StoreConfig::default()).await?);
+        }
+    };
     let format = match store_backend(dir)? {
         BackendArg::Segmented => LogFormat::Segmented(SegmentedConfig::default()),
         BackendArg::Jsonl => LogFormat::Jsonl(JsonlConfig::owned()),

@@ -11,60 +11,20 @@
 
 use std::io::{BufRead as _, BufReader, Write as _};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Stdio};
 
 use serde_json::Value;
+
+mod common;
+use common::{
+    code, corpus, corpus_home, json, records, spool, spool_bytes, spool_with, stderr, stdout, walk,
+};
 
 const EXAMPLES: &str = concat!(
     env!("CARGO_MANIFEST_DIR"),
     "/../tests/fixtures/codex/examples"
 );
 const THREAD: &str = "01a1fe9d-4f42-74e1-9a90-577dc5d18cac";
-
-fn spool(args: &[&str]) -> Output {
-    spool_with(args, "")
-}
-
-fn spool_with(args: &[&str], stdin: &str) -> Output {
-    spool_bytes(args, stdin.as_bytes())
-}
-
-fn spool_bytes(args: &[&str], stdin: &[u8]) -> Output {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_spool"))
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spool runs");
-    child.stdin.take().unwrap().write_all(stdin).unwrap();
-    child.wait_with_output().unwrap()
-}
-
-fn stdout(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
-fn stderr(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stderr).into_owned()
-}
-
-fn json(out: &Output) -> Value {
-    serde_json::from_slice(&out.stdout)
-        .unwrap_or_else(|e| panic!("not JSON ({e}): {}\nstderr: {}", stdout(out), stderr(out)))
-}
-
-fn code(out: &Output) -> i32 {
-    out.status.code().unwrap()
-}
-
-/// Lines `{"n":i}` for each i.
-fn records(range: std::ops::Range<usize>) -> String {
-    range
-        .map(|i| format!("{{\"n\":{i}}}\n"))
-        .collect::<Vec<_>>()
-        .concat()
-}
 
 /// A new store with log `orders` holding `n` records `{"n":i}`.
 fn store(n: usize) -> (tempfile::TempDir, PathBuf) {
@@ -347,55 +307,6 @@ fn a_flipped_bit_in_durable_records_needs_salvage() {
 /// The genuine Codex corpus, beside the workspace (`../shared`) or at
 /// `SPOOL_SHARED`, as the integration suites find it; `None`, said loudly,
 /// where it is missing, and a failure under `CI=true`.
-fn corpus() -> Option<PathBuf> {
-    let shared = std::env::var_os("SPOOL_SHARED").map_or_else(
-        || Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared"),
-        PathBuf::from,
-    );
-    let corpus = shared.join("codex/corpus");
-    if corpus.is_dir() {
-        return Some(corpus);
-    }
-    assert!(
-        std::env::var("CI").as_deref() != Ok("true"),
-        "the Codex corpus is missing at {}; CI must not skip it",
-        corpus.display()
-    );
-    eprintln!(
-        "SKIPPED: the Codex corpus is missing at {}",
-        corpus.display()
-    );
-    None
-}
-
-/// A copy of the genuine paginated corpus home.
-fn corpus_home(corpus: &Path) -> tempfile::TempDir {
-    let tmp = tempfile::tempdir().unwrap();
-    let from = corpus.join("appserver-paginated/sessions");
-    for entry in walk(&from) {
-        let to = tmp
-            .path()
-            .join("sessions")
-            .join(entry.strip_prefix(&from).unwrap());
-        std::fs::create_dir_all(to.parent().unwrap()).unwrap();
-        std::fs::copy(&entry, to).unwrap();
-    }
-    tmp
-}
-
-fn walk(dir: &Path) -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    for entry in std::fs::read_dir(dir).unwrap() {
-        let path = entry.unwrap().path();
-        if path.is_dir() {
-            out.extend(walk(&path));
-        } else {
-            out.push(path);
-        }
-    }
-    out
-}
-
 #[test]
 fn codex_homes_verify_stat_append_and_show_the_same_through_a_store() {
     let Some(corpus) = corpus() else { return };

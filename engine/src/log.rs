@@ -200,6 +200,19 @@ impl Log {
         self.submit(payloads, None, durability).await
     }
 
+    /// Appends records that carry their own timestamps, atomically, only if
+    /// the log's next seq is `next_seq` (as [`append_expecting`](Self::append_expecting)):
+    /// a copy or a replay keeps the source's timestamps instead of the
+    /// log's clock.
+    pub async fn append_records_expecting(
+        &self,
+        next_seq: Seq,
+        records: Vec<NewRecord>,
+    ) -> Result<SeqRange> {
+        self.submit_records(records, Some(next_seq), self.inner.config.durability)
+            .await
+    }
+
     /// Makes every record appended before this call reach `level`; returns
     /// the seq up to which records are durable (for `Buffered`: written).
     pub async fn sync(&self, level: Durability) -> Result<Seq> {
@@ -327,35 +340,6 @@ impl Log {
         expect: Option<Seq>,
         durability: Durability,
     ) -> Result<SeqRange> {
-        self.inner.health.check()?;
-        let config = &self.inner.config;
-        if payloads.len() > config.max_batch_records {
-            return Err(Error::BatchTooLarge {
-                records: payloads.len(),
-                max: config.max_batch_records,
-            });
-        }
-        let caps = self.inner.backend.capabilities();
-        let max = config.max_record_bytes.min(caps.max_record_bytes);
-        for payload in &payloads {
-            if payload.len() > max {
-                return Err(Error::RecordTooLarge {
-                    len: payload.len(),
-                    max,
-                });
-            }
-            caps.payload.check(payload)?;
-        }
-        let bytes = payloads
-            .iter()
-            .map(|p| crate::frame::encoded_len(p.len()))
-            .sum();
-        if bytes > caps.max_batch_bytes {
-            return Err(Error::BatchBytesTooLarge {
-                bytes,
-                max: caps.max_batch_bytes,
-            });
-        }
         let timestamp_ms = self.inner.clock.now_ms();
         let records = payloads
             .into_iter()
@@ -364,6 +348,41 @@ impl Log {
                 payload,
             })
             .collect();
+        self.submit_records(records, expect, durability).await
+    }
+
+    async fn submit_records(
+        &self,
+        records: Vec<NewRecord>,
+        expect: Option<Seq>,
+        durability: Durability,
+    ) -> Result<SeqRange> {
+        self.inner.health.check()?;
+        let config = &self.inner.config;
+        if records.len() > config.max_batch_records {
+            return Err(Error::BatchTooLarge {
+                records: records.len(),
+                max: config.max_batch_records,
+            });
+        }
+        let caps = self.inner.backend.capabilities();
+        let max = config.max_record_bytes.min(caps.max_record_bytes);
+        for payload in records.iter().map(|r| &r.payload) {
+            if payload.len() > max {
+                return Err(Error::RecordTooLarge {
+                    len: payload.len(),
+                    max,
+                });
+            }
+            caps.payload.check(payload)?;
+        }
+        let bytes = crate::batch_bytes(&records);
+        if bytes > caps.max_batch_bytes {
+            return Err(Error::BatchBytesTooLarge {
+                bytes,
+                max: caps.max_batch_bytes,
+            });
+        }
         let (reply, answer) = oneshot::channel();
         self.send(Command::Append(AppendRequest {
             records,
