@@ -168,9 +168,10 @@ pub struct NatsCluster {
 }
 
 impl NatsCluster {
-    /// Starts `n` clustered servers; `None` (after the loud skip) without a
+    /// Starts `n` clustered servers (with a `max_payload` other than the
+    /// 1 MiB default, if given); `None` (after the loud skip) without a
     /// binary.
-    pub fn start(suite: &str, n: usize) -> Option<NatsCluster> {
+    pub fn start(suite: &str, n: usize, max_payload: Option<usize>) -> Option<NatsCluster> {
         let binary = binary(suite)?;
         let ports: Vec<(u16, u16)> = (0..n).map(|_| (free_port(), free_port())).collect();
         let routes: Vec<String> = ports
@@ -181,10 +182,13 @@ impl NatsCluster {
             .iter()
             .enumerate()
             .map(|(i, (port, route))| {
-                let extra = format!(
+                let mut extra = format!(
                     "cluster {{\n  name: spool\n  listen: 127.0.0.1:{route}\n  routes: [{}]\n}}\n",
                     routes.join(", ")
                 );
+                if let Some(bytes) = max_payload {
+                    writeln!(extra, "max_payload: {bytes}").unwrap();
+                }
                 NatsServer::spawn(binary.clone(), *port, &format!("n{i}"), &extra)
             })
             .collect();

@@ -12,9 +12,11 @@
 //! Finding a seq does not scan: the backend remembers where each batch it
 //! has seen lies (`known`, bounded), and otherwise binary-searches the
 //! stream with "next message on this subject at or after stream seq N"
-//! gets, O(log messages) round trips.
+//! gets, O(log messages) round trips. The last messages read are kept
+//! (`recent`, up to 8 MiB): messages never change, and a reader paging
+//! through a batch of 1,024 records would otherwise fetch it once a page.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, VecDeque};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use async_trait::async_trait;
@@ -30,6 +32,8 @@ use super::message::{self, Span, Stored};
 /// Batches whose stream position a backend remembers; past this the memory
 /// is dropped and rebuilt by the reads that follow.
 const KNOWN_MAX: usize = 1 << 16;
+/// Bytes of recently read messages a backend keeps.
+const RECENT_MAX_BYTES: usize = 8 << 20;
 
 /// A log stored on a JetStream stream.
 #[derive(Clone, Debug)]
@@ -54,6 +58,9 @@ struct State {
     closed: bool,
     /// First seq of a batch -> (its stream seq, its record count).
     known: BTreeMap<u64, (u64, u64)>,
+    /// Messages read lately, oldest first, and their body bytes.
+    recent: VecDeque<Stored>,
+    recent_bytes: usize,
 }
 
 impl State {
@@ -62,6 +69,25 @@ impl State {
             self.known.clear();
         }
         self.known.insert(span.first.0, (sequence, span.count));
+    }
+
+    /// Keeps `message` among the recent ones, dropping the oldest past the
+    /// byte bound.
+    fn keep(&mut self, message: &Stored) {
+        if self.recent.iter().any(|m| m.sequence == message.sequence) {
+            return;
+        }
+        self.recent_bytes += message.payload.len();
+        self.recent.push_back(message.clone());
+        while self.recent_bytes > RECENT_MAX_BYTES
+            && let Some(old) = self.recent.pop_front()
+        {
+            self.recent_bytes -= old.payload.len();
+        }
+    }
+
+    fn recent(&self, sequence: u64) -> Option<Stored> {
+        self.recent.iter().find(|m| m.sequence == sequence).cloned()
     }
 }
 
@@ -153,6 +179,13 @@ impl JetStreamBackend {
             if let Some((&first, &(sequence, count))) = below
                 && seq.0 < first + count
             {
+                if let Some(message) = state.recent(sequence) {
+                    let span = Span {
+                        first: Seq(first),
+                        count,
+                    };
+                    return Ok((message, span));
+                }
                 (sequence, sequence)
             } else {
                 let lo = below.map_or(1, |(_, &(sequence, _))| sequence + 1);
@@ -173,6 +206,7 @@ impl JetStreamBackend {
             let span = message::span(js.stream(), &probe)?;
             self.state().learn(span, probe.sequence);
             if span.holds(seq) {
+                self.state().keep(&probe);
                 return Ok((probe, span));
             }
             if seq < span.first {
@@ -194,6 +228,20 @@ impl JetStreamBackend {
     /// `expected`: the log's batches are dense.
     async fn following(&self, after: &Stored, expected: Seq) -> Result<(Stored, Span)> {
         let js = &self.inner.js;
+        {
+            let state = self.state();
+            if let Some(&(sequence, count)) = state.known.get(&expected.0)
+                && let Some(message) = state.recent(sequence)
+            {
+                return Ok((
+                    message,
+                    Span {
+                        first: expected,
+                        count,
+                    },
+                ));
+            }
+        }
         let missing = |what| Error::Corrupt {
             object: message::place(js.stream(), after),
             offset: 0,
@@ -214,7 +262,9 @@ impl JetStreamBackend {
                 },
             });
         }
-        self.state().learn(span, next.sequence);
+        let mut state = self.state();
+        state.learn(span, next.sequence);
+        state.keep(&next);
         Ok((next, span))
     }
 }

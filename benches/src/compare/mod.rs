@@ -318,10 +318,11 @@ pub fn disk_bytes(dir: &Path) -> std::io::Result<u64> {
     Ok(total)
 }
 
-/// Every contender, the raw limit first.
+/// Every contender, the raw limit first; the JetStream ones only where
+/// `nats-server` is installed (always under CI).
 #[must_use]
 pub fn all() -> Vec<Box<dyn Contender>> {
-    vec![
+    let local: Vec<Box<dyn Contender>> = vec![
         Box::new(files::Raw::default()),
         Box::new(files::CodexJsonl::default()),
         Box::new(files::BatchedJsonl::default()),
@@ -331,7 +332,16 @@ pub fn all() -> Vec<Box<dyn Contender>> {
         Box::new(spool::Spool::memory()),
         Box::new(spool::Spool::jsonl()),
         Box::new(spool::Spool::segmented()),
-    ]
+    ];
+    local
+        .into_iter()
+        .chain(
+            [spool::Spool::jetstream(), spool::Spool::jetstream_r3()]
+                .into_iter()
+                .flatten()
+                .map(|c| Box::new(c) as Box<dyn Contender>),
+        )
+        .collect()
 }
 
 #[cfg(test)]

@@ -3,13 +3,20 @@
 //! a two-worker tokio runtime, the way an async application calls it. Each
 //! phase runs as one task, so the numbers carry no per-call hand-off from
 //! outside the runtime (benchmarks.md explains that cost).
+//!
+//! The JetStream contenders run against real `nats-server` processes on
+//! loopback, started by the contender (one node, or three with a replicated
+//! stream) and kept for all its phases; each phase is a new log (subject).
+//! They hold no files of their own (the servers' are elsewhere), so like the
+//! memory log they have no open-after-crash or bytes-on-disk row.
 
 use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use spool_backends::{
-    JsonlBackend, JsonlConfig, MemoryBackend, SegmentedBackend, SegmentedConfig, StdFs,
+    JetStream, JetStreamBackend, JetStreamConfig, JsonlBackend, JsonlConfig, MemoryBackend,
+    SegmentedBackend, SegmentedConfig, StdFs,
 };
 use spool_engine::{Backend, Direction, Durability, Log, LogConfig, LogId, Seq};
 
@@ -21,6 +28,8 @@ enum Kind {
     Memory,
     Jsonl,
     Segmented,
+    /// On a stream with this many replicas (as many servers).
+    JetStream(usize),
 }
 
 /// A spool `Log` on one backend.
@@ -28,6 +37,26 @@ pub struct Spool {
     kind: Kind,
     runtime: tokio::runtime::Runtime,
     log: Option<Log>,
+    /// The servers and the connection of a JetStream contender, once started.
+    nats: Option<(Servers, JetStream)>,
+    /// Phases run so far: each gets a log of its own.
+    phase: u64,
+}
+
+/// The bench servers' `max_payload`: 8 MiB (the most NATS recommends), so a
+/// batch of 1,024 records of the workload (~1.25 MB) is one message, as the
+/// other contenders write it in one piece; with the 1 MiB default the log
+/// refuses such a batch (`BatchBytesTooLarge`).
+const BENCH_MAX_PAYLOAD: usize = 8 << 20;
+
+/// The `nats-server` processes a JetStream contender runs against.
+#[expect(
+    dead_code,
+    reason = "held only so that the servers live as long as the contender"
+)]
+enum Servers {
+    One(spool_tests::nats::NatsServer),
+    Cluster(spool_tests::nats::NatsCluster),
 }
 
 impl Spool {
@@ -36,7 +65,50 @@ impl Spool {
             kind,
             runtime: crate::harness::runtime(),
             log: None,
+            nats: None,
+            phase: 0,
         }
+    }
+
+    /// The JetStream backend on one local server; `None` (after a loud
+    /// notice) where `nats-server` is not installed, and a panic under CI.
+    #[must_use]
+    pub fn jetstream() -> Option<Spool> {
+        spool_tests::nats::binary("the JetStream contenders")
+            .map(|_| Spool::new(Kind::JetStream(1)))
+    }
+
+    /// The JetStream backend on a 3-node loopback cluster, stream R=3.
+    #[must_use]
+    pub fn jetstream_r3() -> Option<Spool> {
+        spool_tests::nats::binary("the JetStream contenders")
+            .map(|_| Spool::new(Kind::JetStream(3)))
+    }
+
+    /// The connection, starting the servers on first use.
+    fn nats(&mut self, replicas: usize) -> Result<JetStream> {
+        if let Some((_, js)) = &self.nats {
+            return Ok(js.clone());
+        }
+        let (servers, urls) = if replicas == 1 {
+            let server = spool_tests::nats::NatsServer::start("bench", Some(BENCH_MAX_PAYLOAD))
+                .ok_or("nats-server is not installed")?;
+            let urls = vec![server.url()];
+            (Servers::One(server), urls)
+        } else {
+            let cluster =
+                spool_tests::nats::NatsCluster::start("bench", replicas, Some(BENCH_MAX_PAYLOAD))
+                    .ok_or("nats-server is not installed")?;
+            let urls = cluster.urls();
+            (Servers::Cluster(cluster), urls)
+        };
+        let mut config = JetStreamConfig::new(urls, "bench");
+        config.replicas = replicas;
+        let js = self
+            .runtime
+            .block_on(spool_tests::nats::connect_with(config));
+        self.nats = Some((servers, js.clone()));
+        Ok(js)
     }
 
     /// The in-memory backend.
@@ -77,16 +149,18 @@ impl Contender for Spool {
             Kind::Memory => "spool-memory",
             Kind::Jsonl => "spool-jsonl",
             Kind::Segmented => "spool-segmented",
+            Kind::JetStream(1) => "spool-jetstream",
+            Kind::JetStream(_) => "spool-jetstream-r3",
         }
     }
 
     fn on_disk(&self) -> bool {
-        !matches!(self.kind, Kind::Memory)
+        matches!(self.kind, Kind::Jsonl | Kind::Segmented)
     }
 
     fn can_sync(&self) -> bool {
         // In memory there is nothing to make durable.
-        self.on_disk()
+        !matches!(self.kind, Kind::Memory)
     }
 
     fn create(&mut self, dir: &Path) -> Result<()> {
@@ -148,6 +222,12 @@ impl Contender for Spool {
     fn open(&mut self, dir: &Path) -> Result<()> {
         let vfs = Arc::new(StdFs);
         let backend: Arc<dyn Backend> = match self.kind {
+            Kind::JetStream(replicas) => {
+                let js = self.nats(replicas)?;
+                self.phase += 1;
+                let id = LogId::new(format!("phase-{}", self.phase))?;
+                Arc::new(self.runtime.block_on(JetStreamBackend::open(&js, &id))?)
+            }
             Kind::Memory => Arc::new(MemoryBackend::new()),
             Kind::Jsonl => Arc::new(JsonlBackend::open(
                 vfs,

@@ -122,7 +122,7 @@ fn runtime() -> tokio::runtime::Runtime {
 #[test]
 fn killing_the_stream_leader_20_times_loses_no_acknowledged_append() {
     let mut rng = SimRng::new(seed());
-    let Some(mut cluster) = NatsCluster::start("jetstream leader kills", 3) else {
+    let Some(mut cluster) = NatsCluster::start("jetstream leader kills", 3, None) else {
         return;
     };
     runtime().block_on(async {
@@ -168,7 +168,7 @@ fn killing_the_stream_leader_20_times_loses_no_acknowledged_append() {
 #[test]
 fn restarting_the_whole_cluster_keeps_everything_acknowledged() {
     let mut rng = SimRng::new(seed());
-    let Some(mut cluster) = NatsCluster::start("jetstream cluster restart", 3) else {
+    let Some(mut cluster) = NatsCluster::start("jetstream cluster restart", 3, None) else {
         return;
     };
     let id = LogId::new("restart").unwrap();
