@@ -138,7 +138,7 @@ impl JetStreamBackend {
         match js.last_on(&self.inner.subject).await? {
             None => Ok((Seq(0), 0)),
             Some(last) => {
-                let span = message::span(js.stream(), &last)?;
+                let span = message::span(js.stream(), &self.inner.subject, &last)?;
                 self.state().learn(span, last.sequence);
                 Ok((span.end(), last.sequence))
             }
@@ -203,7 +203,7 @@ impl JetStreamBackend {
                 hi = mid - 1;
                 continue;
             };
-            let span = message::span(js.stream(), &probe)?;
+            let span = message::span(js.stream(), &self.inner.subject, &probe)?;
             self.state().learn(span, probe.sequence);
             if span.holds(seq) {
                 self.state().keep(&probe);
@@ -251,7 +251,7 @@ impl JetStreamBackend {
             .next_on(&self.inner.subject, after.sequence + 1)
             .await?
             .ok_or_else(|| missing("the log's messages end before its last batch"))?;
-        let span = message::span(js.stream(), &next)?;
+        let span = message::span(js.stream(), &self.inner.subject, &next)?;
         if span.first != expected {
             return Err(Error::Corrupt {
                 object: message::place(js.stream(), &next),

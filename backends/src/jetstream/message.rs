@@ -114,12 +114,19 @@ impl Span {
 }
 
 /// Reads a message's headers: its format version and where its batch sits.
-pub(crate) fn span(stream: &str, message: &Stored) -> Result<Span> {
+/// The message must be on `subject` (the log's): gets filter by subject,
+/// so another subject's message here is a server or wiring fault, refused.
+pub(crate) fn span(stream: &str, subject: &str, message: &Stored) -> Result<Span> {
     let foreign = |what| Error::Corrupt {
         object: place(stream, message),
         offset: 0,
         kind: CorruptKind::ForeignMessage { what },
     };
+    if message.subject != subject {
+        return Err(foreign(
+            "a message of another subject where the log's was asked for",
+        ));
+    }
     let number = |name: &str, missing: &'static str| -> Result<u64> {
         message
             .headers
@@ -238,7 +245,7 @@ mod tests {
     fn a_batch_reads_back_as_its_records() {
         let (h, body) = batch(10, &[b"a", b"", b"ccc"]);
         let m = message(h, body);
-        let span = span("s", &m).unwrap();
+        let span = span("s", "s.log.a", &m).unwrap();
         assert_eq!(
             span,
             Span {
@@ -258,7 +265,7 @@ mod tests {
             let mut bad = body.clone();
             bad[at] ^= 0x40;
             let m = message(h.clone(), bad);
-            let span = span("s", &m).unwrap();
+            let span = span("s", "s.log.a", &m).unwrap();
             let err = records("s", &m, span, 1 << 20).unwrap_err();
             assert!(matches!(err, Error::Corrupt { .. }), "byte {at}: {err}");
             assert!(
@@ -269,14 +276,14 @@ mod tests {
         for cut in 0..body.len() {
             let m = message(h.clone(), body[..cut].to_vec());
             assert!(
-                records("s", &m, span("s", &m).unwrap(), 1 << 20).is_err(),
+                records("s", &m, span("s", "s.log.a", &m).unwrap(), 1 << 20).is_err(),
                 "cut {cut}"
             );
         }
         let mut extra = body.clone();
         extra.extend_from_slice(&body);
         let m = message(h.clone(), extra);
-        assert!(records("s", &m, span("s", &m).unwrap(), 1 << 20).is_err());
+        assert!(records("s", &m, span("s", "s.log.a", &m).unwrap(), 1 << 20).is_err());
         for (name, value) in [
             (SEQ_HEADER, "1"),
             (COUNT_HEADER, "3"),
@@ -286,19 +293,25 @@ mod tests {
             let mut lying = h.clone();
             lying.insert(name, value);
             let m = message(lying, body.clone());
-            let result = span("s", &m).and_then(|s| records("s", &m, s, 1 << 20));
+            let result = span("s", "s.log.a", &m).and_then(|s| records("s", &m, s, 1 << 20));
             assert!(
                 matches!(result, Err(Error::Corrupt { .. })),
                 "{name}: {value}: {result:?}"
             );
         }
+        let m = message(h.clone(), body.clone());
+        let err = span("s", "s.log.b", &m).unwrap_err();
+        assert!(
+            matches!(err, Error::Corrupt { .. }) && err.to_string().contains("another subject"),
+            "{err}"
+        );
         let m = message(HeaderMap::new(), body.clone());
-        let err = span("s", &m).unwrap_err();
+        let err = span("s", "s.log.a", &m).unwrap_err();
         assert!(err.to_string().contains("Spool-Format"), "{err}");
         let mut newer = h;
         newer.insert(FORMAT_HEADER, "2");
         assert!(matches!(
-            span("s", &message(newer, body)),
+            span("s", "s.log.a", &message(newer, body)),
             Err(Error::UnsupportedVersion { found: 2, .. })
         ));
     }

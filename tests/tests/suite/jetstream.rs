@@ -231,8 +231,18 @@ fn a_paused_stopped_or_absent_server_fails_in_bounded_time_with_a_typed_error() 
         ));
         signal(pid, "CONT");
 
-        // Stopped: a new connection is refused in bounded time.
+        // Stopped under a live connection: the append fails in bounded time.
+        let js2 = JetStream::connect(&config).await.unwrap();
+        let backend = JetStreamBackend::open(&js2, &id("y")).await.unwrap();
+        let log = Log::open(id("y"), Arc::new(backend), LogConfig::default()).unwrap();
+        log.append(Bytes::from_static(b"y0")).await.unwrap();
         server.kill();
+        let started = Instant::now();
+        let err = log.append(Bytes::from_static(b"y1")).await.unwrap_err();
+        assert!(started.elapsed() < bound, "took {:?}", started.elapsed());
+        assert!(matches!(err, Error::Io { .. }), "{err:?}");
+
+        // Stopped: a new connection is refused in bounded time.
         let started = Instant::now();
         let err = JetStream::connect(&config).await.unwrap_err();
         assert!(started.elapsed() < bound, "took {:?}", started.elapsed());
