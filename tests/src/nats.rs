@@ -223,3 +223,13 @@ pub async fn connect_with(config: JetStreamConfig) -> JetStream {
         }
     }
 }
+
+/// A two-worker runtime for the JetStream suites (the client's connection
+/// task runs beside the test's work).
+pub fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap()
+}

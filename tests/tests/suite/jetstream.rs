@@ -13,19 +13,11 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use spool_backends::{JetStream, JetStreamBackend, JetStreamConfig, JetStreamStorage};
 use spool_engine::{Backend, Error, Log, LogConfig, LogId, ReadRange, Seq, Storage, frame};
-use spool_tests::nats::{self, NatsServer, free_port};
+use spool_tests::nats::{self, NatsServer, free_port, runtime};
 
 const CHILD: &str = env!("CARGO_BIN_EXE_spool-test-child");
 /// Seqs each racing writer must win.
 const EACH: usize = 150;
-
-fn runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap()
-}
 
 fn id(s: &str) -> LogId {
     LogId::new(s).unwrap()

@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use spool_backends::{JetStream, JetStreamBackend, JetStreamConfig, SimRng};
 use spool_engine::{Backend, Durability, Log, LogConfig, LogId, ReadRange, Seq};
-use spool_tests::nats::{self, NatsCluster};
+use spool_tests::nats::{self, NatsCluster, runtime};
 
 /// The longest a failover may stall appends before the suite fails (the
 /// documented bound in docs/jetstream.md is well inside it).
@@ -109,14 +109,6 @@ async fn healed_leader(js: &JetStream) -> usize {
         assert!(Instant::now() < deadline, "the stream never healed");
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-}
-
-fn runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap()
 }
 
 #[test]
