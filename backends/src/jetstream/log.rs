@@ -309,13 +309,15 @@ impl Backend for JetStreamBackend {
                 max: js.max_batch_bytes(),
             });
         }
-        let headers = message::headers(js.stream(), next, records.len(), last);
-        let Some(ack) = js
+        let headers = message::headers(js.stream(), &self.inner.subject, next, records.len(), last);
+        let published = js
             .publish(&self.inner.subject, headers, Bytes::from(body))
-            .await?
-        else {
-            // Another writer appended since this backend last looked:
-            // nothing was stored; learn the true end for the retry.
+            .await?;
+        // Refused, or answered as a duplicate of another writer's publish
+        // after the same message (message::expecting): another writer
+        // appended since this backend last looked. Nothing of ours was
+        // stored; learn the true end for the retry.
+        let Some(ack) = published.filter(|ack| !ack.duplicate) else {
             let (actual, last) = self.fetch_end().await?;
             let mut state = self.open_state()?;
             state.next = actual;
@@ -329,7 +331,8 @@ impl Backend for JetStreamBackend {
             first: next,
             count: records.len() as u64,
         };
-        let mut state = self.open_state()?;
+        // Stored: record it even if the backend was closed meanwhile.
+        let mut state = self.state();
         state.next = span.end();
         state.last = ack.sequence;
         state.learn(span, ack.sequence);

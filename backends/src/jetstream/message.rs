@@ -34,6 +34,8 @@ pub(crate) const COUNT_HEADER: &str = "Spool-Count";
 const EXPECTED_LAST_HEADER: &str = "Nats-Expected-Last-Subject-Sequence";
 /// Refuses the publish unless the subject belongs to this stream.
 const EXPECTED_STREAM_HEADER: &str = "Nats-Expected-Stream";
+/// JetStream's de-duplication id (see [`expecting`]).
+const MSG_ID_HEADER: &str = "Nats-Msg-Id";
 /// The message format this build writes and reads.
 pub(crate) const FORMAT_VERSION: u32 = 1;
 /// Room left in a message for its headers: the server's `max_payload`
@@ -80,15 +82,42 @@ pub(crate) fn encode(first: Seq, records: &[NewRecord]) -> Result<Vec<u8>> {
     Ok(body)
 }
 
-/// The headers of a batch of `count` records at `first`, published after
-/// the subject's message `expected_last` (0: the log has none yet).
-pub(crate) fn headers(stream: &str, first: Seq, count: usize, expected_last: u64) -> HeaderMap {
-    let mut headers = HeaderMap::new();
+/// The headers of a batch of `count` records at `first`, published on
+/// `subject` after its message `expected_last` (0: the subject has none).
+pub(crate) fn headers(
+    stream: &str,
+    subject: &str,
+    first: Seq,
+    count: usize,
+    expected_last: u64,
+) -> HeaderMap {
+    let mut headers = expecting(stream, subject, expected_last);
     headers.insert(FORMAT_HEADER, FORMAT_VERSION.to_string().as_str());
     headers.insert(SEQ_HEADER, first.0.to_string().as_str());
     headers.insert(COUNT_HEADER, count.to_string().as_str());
+    headers
+}
+
+/// The headers that make a publish on `subject` land only right after the
+/// subject's message `expected_last` (0: only as its first message).
+///
+/// `Nats-Expected-Last-Subject-Sequence` alone is not enough on a cluster
+/// before nats-server 2.9.21: the leader checks it against what it has
+/// applied, not against proposals in flight, so two racing publishes can
+/// both pass (nats-server#4320). Both racers then also carry the same
+/// `Nats-Msg-Id`, `<subject>@<expected_last>`, which every replica checks
+/// when it applies a message: the second is answered as a duplicate (the
+/// caller treats that as a conflict). Stream seqs are never reused, so the
+/// id names one position forever; for 0 (a first message, whose check the
+/// old servers do at apply time) no id is sent, since a purged subject
+/// starts at 0 again.
+pub(crate) fn expecting(stream: &str, subject: &str, expected_last: u64) -> HeaderMap {
+    let mut headers = HeaderMap::new();
     headers.insert(EXPECTED_LAST_HEADER, expected_last.to_string().as_str());
     headers.insert(EXPECTED_STREAM_HEADER, stream);
+    if expected_last > 0 {
+        headers.insert(MSG_ID_HEADER, format!("{subject}@{expected_last}").as_str());
+    }
     headers
 }
 
@@ -236,7 +265,7 @@ mod tests {
             })
             .collect();
         (
-            headers("s", Seq(first), records.len(), 3),
+            headers("s", "s.log.a", Seq(first), records.len(), 3),
             encode(Seq(first), &records).unwrap(),
         )
     }

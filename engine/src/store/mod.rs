@@ -518,10 +518,16 @@ impl Store {
             op: "encode",
             message: e.to_string(),
         })?;
+        // Expecting the end this store has applied: if another process
+        // appended to the catalog since (two writers of a store on a remote
+        // stream, which has no writer lock), the event is refused with
+        // `Conflict` instead of landing after events this store never
+        // checked it against. Reopening the store reads them.
+        let expected = Seq(self.read_catalog().next());
         let seq = self
             .inner
             .catalog_log
-            .append_with(Durability::Data, [Bytes::from(payload)])
+            .append_expecting(expected, [Bytes::from(payload)])
             .await?
             .start;
         let id = event.id().clone();

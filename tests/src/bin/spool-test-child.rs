@@ -12,7 +12,8 @@
 //! - `golden DIR`: writes the format-v1 golden log of
 //!   `tests/fixtures/segmented-v1` (see `tests/fixtures/regenerate.sh`) and
 //!   prints its records as `seq timestamp_ms hex(payload)` lines.
-//! - `jetstream-race URL STREAM LOG NAME N`: appends to a JetStream log with
+//! - `jetstream-race URLS STREAM LOG NAME N REPLICAS`: appends to a JetStream
+//!   log (URLS comma-separated, the stream made with REPLICAS) with
 //!   `append_expecting`, one record (`NAME-i`) per seq it believes is next,
 //!   until it has won N seqs; prints `won SEQ` for each, and learns the true
 //!   end from every `Conflict`.
@@ -47,7 +48,7 @@ fn main() {
         Some("jetstream-race") => runtime.block_on(jetstream_race(&args[2..])),
         _ => {
             eprintln!(
-                "usage: spool-test-child write DIR | lock DIR MILLIS | jsonl-lock FILE MILLIS | sigbus DIR | golden DIR | jetstream-race URL STREAM LOG NAME N"
+                "usage: spool-test-child write DIR | lock DIR MILLIS | jsonl-lock FILE MILLIS | sigbus DIR | golden DIR | jetstream-race URLS STREAM LOG NAME N REPLICAS"
             );
             std::process::exit(2);
         }
@@ -161,11 +162,12 @@ async fn golden(dir: &str) {
 }
 
 async fn jetstream_race(args: &[String]) {
-    let [url, stream, log, name, n] = args else {
-        panic!("jetstream-race URL STREAM LOG NAME N");
+    let [urls, stream, log, name, n, replicas] = args else {
+        panic!("jetstream-race URLS STREAM LOG NAME N REPLICAS");
     };
     let n: usize = n.parse().unwrap();
-    let js = spool_tests::nats::connect(vec![url.clone()], stream, 1).await;
+    let urls = urls.split(',').map(str::to_owned).collect();
+    let js = spool_tests::nats::connect(urls, stream, replicas.parse().unwrap()).await;
     let id = spool_engine::LogId::new(log.as_str()).unwrap();
     let backend = spool_backends::JetStreamBackend::open(&js, &id)
         .await

@@ -149,10 +149,19 @@ fn two_writer_processes_on_one_log_each_seq_has_exactly_one_winner() {
     let Some(server) = NatsServer::start("jetstream two writers", None) else {
         return;
     };
+    race(&[server.url()], 1);
+}
+
+/// Two processes race `append_expecting` on one log of a stream with
+/// `replicas` replicas on `urls`, `EACH` wins each: every seq must be won
+/// exactly once, and hold the record of the process told it won it.
+pub(crate) fn race(urls: &[String], replicas: usize) {
+    let joined = urls.join(",");
     let spawn = |name: &str| {
         Command::new(CHILD)
-            .args(["jetstream-race", &server.url(), "race", "shared", name])
+            .args(["jetstream-race", &joined, "race", "shared", name])
             .arg(EACH.to_string())
+            .arg(replicas.to_string())
             .stdout(std::process::Stdio::piped())
             .spawn()
             .unwrap()
@@ -175,7 +184,7 @@ fn two_writer_processes_on_one_log_each_seq_has_exactly_one_winner() {
     assert_eq!(all, dense, "every seq won exactly once, no gap");
 
     runtime().block_on(async {
-        let js = nats::connect(vec![server.url()], "race", 1).await;
+        let js = nats::connect(urls.to_vec(), "race", replicas).await;
         let backend = JetStreamBackend::open_read_only(&js, &id("shared"))
             .await
             .unwrap();

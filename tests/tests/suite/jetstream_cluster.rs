@@ -194,3 +194,20 @@ fn restarting_the_whole_cluster_keeps_everything_acknowledged() {
         assert!(check_log(&js, &id, more).await >= acked + 3);
     });
 }
+
+/// The same race as on one server, on the replicated stream: nats-server
+/// before 2.9.21 checks the expected last sequence against what the leader
+/// has applied, not against proposals in flight, so this needs the
+/// message-id guard (backends/src/jetstream/message.rs, `expecting`).
+#[test]
+fn two_writer_processes_on_a_replicated_log_never_fork_it() {
+    let Some(cluster) = NatsCluster::start("jetstream cluster race", 3, None) else {
+        return;
+    };
+    // Make the stream (R=3) and wait until it has a leader before racing.
+    runtime().block_on(async {
+        let js = connect(&cluster, "race").await;
+        healed_leader(&js).await;
+    });
+    super::jetstream::race(&cluster.urls(), 3);
+}
