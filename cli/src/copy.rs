@@ -78,17 +78,31 @@ pub(crate) async fn copy(args: &CopyArgs) -> Result<(), Failure> {
     progress.set_len(logs.len());
     let mut rows = Vec::new();
     let mut divergent = 0;
+    let mut differs = std::collections::HashSet::new();
     for info in &logs {
         progress.step(info.id.as_str());
-        let outcome = copy_log(&src, &dst, info).await;
+        // A fork's records below its fork point are its parent's: when the
+        // parent's copy differs, so does the fork's.
+        let outcome = match &info.base {
+            Some(base) if differs.contains(&base.parent) => Ok(Outcome::Divergent(format!(
+                "forked from {}, whose copy differs",
+                base.parent
+            ))),
+            _ => copy_log(&src, &dst, info).await,
+        };
         let outcome = match outcome {
             Ok(outcome) => outcome,
             Err(e) => {
                 src.close().await?;
                 dst.close().await?;
+                // What was done before the failure is kept, and reported.
+                report(args, &src_at, &dst_at, &rows);
                 return Err(e);
             }
         };
+        if matches!(outcome, Outcome::Divergent(_)) {
+            differs.insert(info.id.clone());
+        }
         let row = match &outcome {
             Outcome::Copied { records, total } => {
                 json!({"id": info.id.as_str(), "status": "copied", "copied": records, "records": total})
@@ -203,11 +217,7 @@ async fn copy_log(src: &Store, dst: &Store, info: &LogInfo) -> Result<Outcome, F
                 info.base, have.base
             )));
         }
-        Ok(have) => {
-            if have.metadata != info.metadata {
-                dst.update_metadata(id, info.metadata.clone()).await?;
-            }
-        }
+        Ok(_) => {}
         Err(Error::NotFound { .. }) => {
             match &info.base {
                 Some(base) => {
@@ -241,6 +251,10 @@ async fn copy_log(src: &Store, dst: &Store, info: &LogInfo) -> Result<Outcome, F
             "the copy does not read back as the source (checksums differ)".into(),
         ));
     }
+    // The copy matches: now its catalog entry may follow the source's.
+    if dst.info(id)?.metadata != info.metadata {
+        dst.update_metadata(id, info.metadata.clone()).await?;
+    }
     let (live, archived) = (dst.info(id)?.archived, info.archived);
     if archived && !live {
         dst.archive(id).await?;
@@ -256,6 +270,8 @@ async fn copy_log(src: &Store, dst: &Store, info: &LogInfo) -> Result<Outcome, F
 /// Appends the source's records `[from, end)` to the copy, with their
 /// timestamps, in batches that fit a JetStream message.
 async fn append_missing(source: &Log, copy: &Log, from: Seq, end: Seq) -> Result<(), Failure> {
+    // Batches also fit the destination's message bound (a JetStream store).
+    let max_bytes = BATCH_BYTES.min(copy.capabilities().max_batch_bytes);
     let mut next = from;
     while next < end {
         let page = source
@@ -265,7 +281,7 @@ async fn append_missing(source: &Log, copy: &Log, from: Seq, end: Seq) -> Result
         let mut bytes = 0;
         for record in page.records.into_iter().filter(|r| r.seq < end) {
             let size = spool_engine::frame::encoded_len(record.payload.len());
-            if !batch.is_empty() && bytes + size > BATCH_BYTES {
+            if !batch.is_empty() && bytes + size > max_bytes {
                 next = copy
                     .append_records_expecting(next, std::mem::take(&mut batch))
                     .await?

@@ -123,6 +123,11 @@ impl Log {
         &self.inner.id
     }
 
+    /// What the log's backend can store (its payload rule and bounds).
+    pub fn capabilities(&self) -> crate::Capabilities {
+        self.inner.backend.capabilities()
+    }
+
     /// The log's configuration.
     #[must_use]
     pub fn config(&self) -> &LogConfig {

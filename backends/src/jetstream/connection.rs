@@ -19,9 +19,7 @@ use std::time::Duration;
 
 use async_nats::jetstream::context::PublishErrorKind;
 use async_nats::jetstream::publish::PublishAck;
-use async_nats::jetstream::stream::{
-    Config, DirectGetErrorKind, RawMessageErrorKind, StorageType, Stream,
-};
+use async_nats::jetstream::stream::{Config, RawMessageErrorKind, StorageType, Stream};
 use async_nats::jetstream::{self, Context};
 use async_nats::{HeaderMap, ServerAddr};
 use bytes::Bytes;
@@ -58,6 +56,9 @@ impl JetStreamConfig {
         }
     }
 }
+
+/// How long a `DIRECT.GET` may take before the leader is asked instead.
+const DIRECT_GET_TIMEOUT: Duration = Duration::from_millis(500);
 
 /// A stream's replication state (see [`JetStream::health`]).
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -244,17 +245,31 @@ impl JetStream {
     }
 
     /// The first message on `subject` at or after stream seq `from`.
-    pub(crate) async fn next_on(&self, subject: &str, from: u64) -> Result<Option<Stored>> {
+    ///
+    /// `floor` is the stream seq of the subject's first message as the
+    /// leader last said: a replica that has not applied a purge of the
+    /// subject yet (its log removed and made again) still holds older
+    /// messages, so an answer below the floor goes to the leader too.
+    pub(crate) async fn next_on(
+        &self,
+        subject: &str,
+        from: u64,
+        floor: u64,
+    ) -> Result<Option<Stored>> {
         if self.inner.direct {
             let get = self
                 .inner
                 .stream
                 .direct_get_next_for_subject(subject.to_owned(), Some(from.max(1)));
-            match bounded(self.inner.timeout, "read", get).await? {
-                Ok(m) => return Ok(Some(stored(m))),
-                // A lagging replica, or no such message: the leader knows.
-                Err(e) if e.kind() == DirectGetErrorKind::NotFound => {}
-                Err(e) => return Err(remote("read", io::ErrorKind::Other, &self.inner.name, &e)),
+            // A replica that lags, hangs or is cut off must not fail the
+            // read while the leader is healthy: any answer but a message
+            // (not found, an error, no answer in DIRECT_GET_TIMEOUT) goes
+            // to the leader, which is bounded by the full timeout.
+            let quick = self.inner.timeout.min(DIRECT_GET_TIMEOUT);
+            if let Ok(Ok(m)) = tokio::time::timeout(quick, get).await
+                && m.sequence >= floor
+            {
+                return Ok(Some(stored(m)));
             }
         }
         let get = self
@@ -265,6 +280,21 @@ impl JetStream {
             .next_by_subject(subject.to_owned())
             .send();
         self.got(bounded(self.inner.timeout, "read", get).await?)
+    }
+
+    /// The stream seq of the first message on `subject`, from the leader
+    /// (0: none).
+    pub(crate) async fn first_on(&self, subject: &str) -> Result<u64> {
+        let get = self
+            .inner
+            .stream
+            .raw_message_builder()
+            .sequence(1)
+            .next_by_subject(subject.to_owned())
+            .send();
+        Ok(self
+            .got(bounded(self.inner.timeout, "read", get).await?)?
+            .map_or(0, |m| m.sequence))
     }
 
     /// The last message on `subject`.
@@ -347,7 +377,17 @@ async fn open_stream(context: &Context, config: &JetStreamConfig) -> Result<Stre
             .await?
             .map_err(|e| remote("open stream", io::ErrorKind::NotFound, &config.stream, &e))?
     };
-    let held = &stream.cached_info().config.subjects;
+    let held = &stream.cached_info().config;
+    if let Some(problem) = unfit(held) {
+        return Err(Error::InvalidConfig {
+            field: "stream",
+            reason: format!(
+                "stream {} {problem}, which would lose or refuse spool's records; make it with spool (spool init) or fix its configuration",
+                config.stream
+            ),
+        });
+    }
+    let held = &held.subjects;
     if !held.contains(&subjects[0]) {
         return Err(Error::InvalidConfig {
             field: "stream",
@@ -358,6 +398,28 @@ async fn open_stream(context: &Context, config: &JetStreamConfig) -> Result<Stre
         });
     }
     Ok(stream)
+}
+
+/// What in an existing stream's configuration breaks spool's contract, if
+/// anything: limits that drop messages (a log must keep every batch), no
+/// purges (log removal), no rollups (blob heads).
+fn unfit(config: &Config) -> Option<&'static str> {
+    use async_nats::jetstream::stream::RetentionPolicy;
+    if config.retention != RetentionPolicy::Limits {
+        Some("does not keep messages by limits (interest or work-queue retention)")
+    } else if config.max_age > Duration::ZERO {
+        Some("expires messages (max_age)")
+    } else if config.max_messages > 0 || config.max_bytes > 0 {
+        Some("drops old messages past a size limit (max_msgs or max_bytes)")
+    } else if config.max_messages_per_subject > 0 {
+        Some("keeps only a few messages per subject (max_msgs_per_subject)")
+    } else if config.deny_purge {
+        Some("refuses purges (deny_purge), which removing a log needs")
+    } else if !config.allow_rollup {
+        Some("refuses rollups (allow_rollup is off), which blobs need")
+    } else {
+        None
+    }
 }
 
 /// Runs `f` for at most `timeout` (plus a margin for the client's own

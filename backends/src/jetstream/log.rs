@@ -16,7 +16,7 @@
 //! (`recent`, up to 8 MiB): messages never change, and a reader paging
 //! through a batch of 1,024 records would otherwise fetch it once a page.
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use async_trait::async_trait;
@@ -32,8 +32,11 @@ use super::message::{self, Span, Stored};
 /// Batches whose stream position a backend remembers; past this the memory
 /// is dropped and rebuilt by the reads that follow.
 const KNOWN_MAX: usize = 1 << 16;
-/// Bytes of recently read messages a backend keeps.
+/// Bytes of recently read messages a backend keeps (bodies, and a
+/// [`RECENT_ENTRY_BYTES`] allowance for each one's headers and subject).
 const RECENT_MAX_BYTES: usize = 8 << 20;
+/// What a kept message costs beyond its body.
+const RECENT_ENTRY_BYTES: usize = 512;
 
 /// A log stored on a JetStream stream.
 #[derive(Clone, Debug)]
@@ -55,11 +58,16 @@ struct State {
     next: Seq,
     /// The stream seq of the log's last message (0: none).
     last: u64,
+    /// The stream seq of its first message when the leader was last asked
+    /// (0: none): older messages on the subject belong to a removed log.
+    floor: u64,
     closed: bool,
     /// First seq of a batch -> (its stream seq, its record count).
     known: BTreeMap<u64, (u64, u64)>,
-    /// Messages read lately, oldest first, and their body bytes.
-    recent: VecDeque<Stored>,
+    /// Messages read lately by stream seq, their order (oldest first), and
+    /// what they cost.
+    recent: HashMap<u64, Stored>,
+    recent_order: VecDeque<u64>,
     recent_bytes: usize,
 }
 
@@ -74,20 +82,31 @@ impl State {
     /// Keeps `message` among the recent ones, dropping the oldest past the
     /// byte bound.
     fn keep(&mut self, message: &Stored) {
-        if self.recent.iter().any(|m| m.sequence == message.sequence) {
+        if self.recent.contains_key(&message.sequence) {
             return;
         }
-        self.recent_bytes += message.payload.len();
-        self.recent.push_back(message.clone());
+        self.recent_bytes += message.payload.len() + RECENT_ENTRY_BYTES;
+        self.recent.insert(message.sequence, message.clone());
+        self.recent_order.push_back(message.sequence);
         while self.recent_bytes > RECENT_MAX_BYTES
-            && let Some(old) = self.recent.pop_front()
+            && let Some(old) = self.recent_order.pop_front()
+            && let Some(old) = self.recent.remove(&old)
         {
-            self.recent_bytes -= old.payload.len();
+            self.recent_bytes -= old.payload.len() + RECENT_ENTRY_BYTES;
         }
     }
 
     fn recent(&self, sequence: u64) -> Option<Stored> {
-        self.recent.iter().find(|m| m.sequence == sequence).cloned()
+        self.recent.get(&sequence).cloned()
+    }
+
+    /// Forgets every message position and body (the log was removed and
+    /// made again: stream seqs of the old one mean nothing now).
+    fn forget(&mut self) {
+        self.known.clear();
+        self.recent.clear();
+        self.recent_order.clear();
+        self.recent_bytes = 0;
     }
 }
 
@@ -119,13 +138,21 @@ impl JetStreamBackend {
     /// Learns the log's end from the stream leader (what other writers
     /// appended becomes readable) and returns the next seq.
     pub async fn refresh(&self) -> Result<Seq> {
+        let floor = self.inner.js.first_on(&self.inner.subject).await?;
         let end = self.fetch_end().await?;
         let mut state = self.state();
         if state.closed {
             return Err(Error::Closed);
         }
-        // The end only moves forward: a stale answer never hides records.
-        if end.1 > state.last {
+        if floor != state.floor {
+            // The log was removed (its subject purged) and perhaps made
+            // again: nothing remembered of the old one applies.
+            state.forget();
+            state.floor = floor;
+            state.next = end.0;
+            state.last = end.1;
+        } else if end.1 > state.last {
+            // The end only moves forward: a stale answer never hides records.
             state.next = end.0;
             state.last = end.1;
         }
@@ -199,7 +226,8 @@ impl JetStreamBackend {
         };
         while lo <= hi {
             let mid = lo + (hi - lo) / 2;
-            let Some(probe) = js.next_on(&self.inner.subject, mid).await? else {
+            let floor = self.state().floor;
+            let Some(probe) = js.next_on(&self.inner.subject, mid, floor).await? else {
                 hi = mid - 1;
                 continue;
             };
@@ -242,13 +270,14 @@ impl JetStreamBackend {
                 ));
             }
         }
+        let floor = self.state().floor;
         let missing = |what| Error::Corrupt {
             object: message::place(js.stream(), after),
             offset: 0,
             kind: CorruptKind::ForeignMessage { what },
         };
         let next = js
-            .next_on(&self.inner.subject, after.sequence + 1)
+            .next_on(&self.inner.subject, after.sequence + 1, floor)
             .await?
             .ok_or_else(|| missing("the log's messages end before its last batch"))?;
         let span = message::span(js.stream(), &self.inner.subject, &next)?;
@@ -350,7 +379,10 @@ impl Backend for JetStreamBackend {
             return Ok(out);
         }
         let js = &self.inner.js;
-        let max_payload = self.capabilities().max_record_bytes;
+        // The body is in memory already and decoding never allocates: the
+        // format's own bound, not this server's message size, which may be
+        // smaller than the one the log was written under.
+        let max_payload = frame::PAYLOAD_MAX_BYTES;
         let (mut message, mut span) = self.locate(range.from).await?;
         let mut bytes = 0usize;
         loop {

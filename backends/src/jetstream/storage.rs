@@ -7,7 +7,11 @@
 //! naming them (first stream seq, count, length, CRC-32). The head is the
 //! commit: a put that dies before it leaves the old head and its chunks in
 //! force. The head is published with `Nats-Rollup: sub`, so the stream keeps
-//! only the newest, and the chunks of older puts are purged after it.
+//! only the newest, and only if the head it read before writing its chunks
+//! is still the last (a compare-and-swap): of two racing puts one wins, the
+//! other's chunks are left for the next put to purge, and no head ever
+//! names chunks a winner purged. The winner purges the chunks older than
+//! its own.
 
 use std::sync::Arc;
 
@@ -83,27 +87,35 @@ impl JetStreamStorage {
         }
     }
 
-    /// Reads the blob a head names; `None` if a newer put purged its chunks
-    /// meanwhile (the caller reads the new head).
-    async fn chunks(&self, name: &LogId, head: &Head) -> Result<Option<Bytes>> {
+    /// Reads the blob a head (stream seq `head_seq`) names; `None` if a
+    /// newer put purged its chunks meanwhile (the caller reads the new head).
+    /// Chunks of other puts between them (a racing put that lost) are
+    /// skipped.
+    async fn chunks(&self, name: &LogId, head: &Head, head_seq: u64) -> Result<Option<Bytes>> {
         if head.len > BLOB_MAX_BYTES || head.chunks > head.len.max(1) {
             return Err(self.damaged(name, "blob head declares an impossible size"));
         }
         let subject = self.js.chunk_subject(name);
         let mut out = BytesMut::with_capacity(usize::try_from(head.len).unwrap_or(0));
         let mut from = head.first;
-        for _ in 0..head.chunks {
-            let Some(chunk) = self.js.next_on(&subject, from).await? else {
+        let mut found = 0;
+        while found < head.chunks {
+            let Some(chunk) = self.js.next_on(&subject, from, head.first).await? else {
                 return Ok(None);
             };
-            if put_of(&chunk) != Some(head.put.as_str()) {
+            // Chunks precede their head.
+            if chunk.sequence > head_seq {
                 return Ok(None);
             }
+            from = chunk.sequence + 1;
+            if put_of(&chunk) != Some(head.put.as_str()) {
+                continue;
+            }
+            found += 1;
             if out.len() as u64 + chunk.payload.len() as u64 > head.len {
                 return Err(self.damaged(name, "blob chunks are longer than its head says"));
             }
             out.extend_from_slice(&chunk.payload);
-            from = chunk.sequence + 1;
         }
         if out.len() as u64 != head.len || crc32fast_of(&out) != head.crc32 {
             return Err(self.damaged(name, "blob chunks do not match its head's length and CRC"));
@@ -155,12 +167,12 @@ impl Storage for JetStreamStorage {
         // A put racing this read may purge the chunks of the head it read:
         // the head it then finds is newer, so a few rounds always settle.
         for _ in 0..8 {
-            let Some(head) = self.js.last_on(&self.js.blob_subject(name)).await? else {
+            let Some(message) = self.js.last_on(&self.js.blob_subject(name)).await? else {
                 return Ok(None);
             };
-            let head: Head = serde_json::from_slice(&head.payload)
+            let head: Head = serde_json::from_slice(&message.payload)
                 .map_err(|_| self.damaged(name, "blob head is not spool's JSON"))?;
-            if let Some(bytes) = self.chunks(name, &head).await? {
+            if let Some(bytes) = self.chunks(name, &head, message.sequence).await? {
                 return Ok(Some(bytes));
             }
         }
@@ -170,6 +182,13 @@ impl Storage for JetStreamStorage {
     async fn put_blob(&self, name: &LogId, bytes: Bytes) -> Result<()> {
         self.refuse_if_read_only()?;
         let chunk_subject = self.js.chunk_subject(name);
+        let head_subject = self.js.blob_subject(name);
+        // The head this put replaces, if no other put gets there first.
+        let prior = self
+            .js
+            .last_on(&head_subject)
+            .await?
+            .map_or(0, |m| m.sequence);
         let put = format!("{:016x}", rand_id());
         let size = self.js.max_batch_bytes().max(1);
         let mut first = None;
@@ -205,12 +224,18 @@ impl Storage for JetStreamStorage {
             op: "encode",
             message: e.to_string(),
         })?;
-        let mut headers = HeaderMap::new();
+        let mut headers = super::message::expecting(self.js.stream(), &head_subject, prior);
         headers.insert("Nats-Rollup", "sub");
-        self.js
-            .publish(&self.js.blob_subject(name), headers, Bytes::from(body))
+        let won = self
+            .js
+            .publish(&head_subject, headers, Bytes::from(body))
             .await?
-            .ok_or_else(|| self.damaged(name, "a blob head publish was refused"))?;
+            .is_some_and(|ack| !ack.duplicate);
+        if !won {
+            // Another put's head went in after this one began: it is the
+            // newer blob, in force; this put's chunks are purged by the next.
+            return Ok(());
+        }
         // The new head is in force: the older puts' chunks can go.
         // The server reads a purge below seq 0 or 1 as "no bound" and would
         // drop the new chunks too; below 1 there is nothing to purge anyway.

@@ -57,6 +57,25 @@ fn blobs_larger_than_a_message_round_trip_and_replace_whole() {
         }
         assert_eq!(left, 1, "chunks left after three puts: {left}");
 
+        // Racing puts (as two closing writers' snapshots): one wins whole,
+        // and the blob always reads back as one of them.
+        for round in 0..20u8 {
+            let a: Bytes = vec![round; 40_000].into();
+            let b: Bytes = vec![round.wrapping_add(100); 50_000].into();
+            let (ra, rb) = tokio::join!(
+                storage.put_blob(&name, a.clone()),
+                storage.put_blob(&name, b.clone())
+            );
+            ra.unwrap();
+            rb.unwrap();
+            let got = storage.get_blob(&name).await.unwrap().unwrap();
+            assert!(
+                got == a || got == b,
+                "round {round}: a blob of {} bytes",
+                got.len()
+            );
+        }
+
         // A read-only storage refuses to write.
         let reader = JetStreamStorage::read_only(js);
         assert!(matches!(
@@ -274,4 +293,76 @@ fn signal(pid: u32, name: &str) {
         .status()
         .unwrap();
     assert!(status.success(), "kill -{name} {pid}");
+}
+
+#[test]
+fn a_reader_beside_a_log_removed_and_made_again_reads_the_new_log() {
+    let Some(server) = NatsServer::start("jetstream remove and recreate", None) else {
+        return;
+    };
+    runtime().block_on(async {
+        let js = nats::connect(vec![server.url()], "again", 1).await;
+        let storage = JetStreamStorage::new(js.clone());
+        let old = storage.open(&id("x"), None).await.unwrap();
+        let old_log = Log::open(id("x"), old, LogConfig::default()).unwrap();
+        old_log
+            .append_batch((0..3).map(|i| Bytes::from(format!("old-{i}"))))
+            .await
+            .unwrap();
+        old_log.close().await.unwrap();
+        // A reader that has read (and remembers) the old log.
+        let reader = JetStreamBackend::open_read_only(&js, &id("x"))
+            .await
+            .unwrap();
+        assert_eq!(
+            reader
+                .read(ReadRange::all_from(Seq(0)))
+                .await
+                .unwrap()
+                .len(),
+            3
+        );
+
+        storage.remove(&id("x")).await.unwrap();
+        let new = storage.open(&id("x"), None).await.unwrap();
+        let new_log = Log::open(id("x"), new, LogConfig::default()).unwrap();
+        new_log
+            .append_batch((0..2).map(|i| Bytes::from(format!("new-{i}"))))
+            .await
+            .unwrap();
+        new_log.close().await.unwrap();
+
+        assert_eq!(reader.refresh().await.unwrap(), Seq(2));
+        let records = reader.read(ReadRange::all_from(Seq(0))).await.unwrap();
+        let payloads: Vec<&[u8]> = records.iter().map(|r| &r.payload[..]).collect();
+        assert_eq!(payloads, [&b"new-0"[..], b"new-1"]);
+    });
+}
+
+#[test]
+fn a_stream_whose_limits_would_drop_records_is_refused() {
+    let Some(server) = NatsServer::start("jetstream unfit stream", None) else {
+        return;
+    };
+    runtime().block_on(async {
+        let client = async_nats::connect(server.url()).await.unwrap();
+        let context = async_nats::jetstream::new(client);
+        context
+            .create_stream(async_nats::jetstream::stream::Config {
+                name: "expiring".into(),
+                subjects: vec!["expiring.>".into()],
+                max_age: Duration::from_hours(1),
+                allow_rollup: true,
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+        let err = JetStream::connect(&JetStreamConfig::new(vec![server.url()], "expiring"))
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(err, Error::InvalidConfig { .. }) && err.to_string().contains("max_age"),
+            "{err}"
+        );
+    });
 }
