@@ -1,23 +1,35 @@
-//! How a batch reaches a segment file: frames encoded with headers and
-//! small payloads staged in one buffer, larger payloads written straight
-//! from the caller's `Bytes`, all handed to the kernel with vectored writes
-//! in pieces of about `WRITE_CHUNK_BYTES`. The bytes on disk are exactly the
-//! batch's frames whatever the split; a crash may tear them anywhere, and
-//! the "batch continues" flags let recovery drop a partial batch whole.
+//! How a batch reaches a segment file: each frame's header is encoded and
+//! its payload copied right behind it into one staging buffer, and the
+//! buffer goes to the kernel in writes of about `WRITE_CHUNK_BYTES`; only a
+//! payload larger than a chunk is written straight from the caller's
+//! `Bytes`. The bytes on disk are exactly the batch's frames whatever the
+//! split; a crash may tear them anywhere, and the "batch continues" flags
+//! let recovery drop a partial batch whole.
+//!
+//! Why copy: the checksum pass has just read the payload, so the copy runs
+//! from the CPU cache, while handing the kernel one `iovec` per header and
+//! per payload costs it more per segment than the copy does (measured,
+//! docs/benchmarks.md "Appends without fsync": two iovecs per 1 KiB record
+//! wrote 61 MB ~20 % slower than one contiguous buffer), and one large
+//! contiguous write lets the page cache use large folios.
 
 use std::ops::Range;
 
 use spool_engine::{CodecKind, Error, NewRecord, Result, Seq, VfsFile, frame};
 
-/// Payloads up to this size are copied next to their headers; larger ones
-/// are written from the caller's buffer. Below it, a separate `iovec` costs
-/// more than the copy.
-const INLINE_PAYLOAD_BYTES: usize = 512;
+/// A batch is written in pieces of about this size: the staging buffer's
+/// bound, and large enough that the per-call cost of a write vanishes.
+pub(super) const WRITE_CHUNK_BYTES: u64 = 1 << 20;
 
-/// A large batch is written in pieces of about this size, so that the bytes
-/// the checksum pass just read are still in the CPU cache when the kernel
-/// copies them.
-pub(super) const WRITE_CHUNK_BYTES: u64 = 256 << 10;
+/// Payloads up to this size (`WRITE_CHUNK_BYTES`) are copied next to their headers; larger ones
+/// are written from the caller's buffer (one `iovec` per MiB costs nothing
+/// measurable, and the staging buffer stays bounded).
+const INLINE_PAYLOAD_BYTES: usize = 1 << 20;
+
+/// A staging buffer grown by a large batch is given back once batches use
+/// less than a quarter of it, down to this floor: a log that idles or
+/// writes small batches should not hold a megabyte per writer.
+const STAGING_KEEP_BYTES: usize = 64 << 10;
 
 /// A piece of a batch's write: a range of the staging buffer, or the
 /// payload of the batch's `i`-th record.
@@ -28,8 +40,9 @@ enum Piece {
 
 /// Encodes the headers of `records[range]` (seqs counted from `start`, the
 /// batch's first; all but the batch's last frame flagged "batch continues")
-/// into `staged`, with the small payloads, and returns the pieces whose
-/// concatenation is those frames.
+/// into `staged`, each followed by its payload unless that is larger than
+/// `INLINE_PAYLOAD_BYTES`, and returns the pieces whose concatenation is
+/// those frames.
 fn stage(
     staged: &mut Vec<u8>,
     start: Seq,
@@ -42,6 +55,7 @@ fn stage(
     let last = records.len().saturating_sub(1);
     for i in range {
         let record = &records[i];
+        // The checksum reads the payload; the copy below finds it cached.
         let header = frame::encode_header(&frame::Frame {
             seq: Seq(start.0 + i as u64),
             timestamp_ms: record.timestamp_ms,
@@ -87,6 +101,8 @@ pub(super) fn write(
     records: &[NewRecord],
 ) -> Result<()> {
     let mut first = 0;
+    // The most this batch staged at once.
+    let mut peak = 0;
     while first < records.len() {
         let mut end = first;
         let mut chunk_bytes = 0u64;
@@ -95,6 +111,7 @@ pub(super) fn write(
             end += 1;
         }
         let pieces = stage(staged, start, records, first..end)?;
+        peak = peak.max(staged.len());
         let slices: Vec<&[u8]> = pieces
             .iter()
             .map(|piece| match piece {
@@ -106,6 +123,9 @@ pub(super) fn write(
             .map_err(|e| Error::io("append", e))?;
         at += chunk_bytes;
         first = end;
+    }
+    if staged.capacity() > STAGING_KEEP_BYTES && staged.capacity() / 4 > peak {
+        staged.shrink_to(peak.max(STAGING_KEEP_BYTES));
     }
     Ok(())
 }

@@ -16,22 +16,26 @@
 //! 2. `sync(Data)` calls `fdatasync` on the active segment, then writes the
 //!    new durable length into the older commit slot (no second fsync: the
 //!    next fsync carries it, and any slot that lands early is still true).
-//! 3. Rolling: confirm the segment sealed at the previous roll (below),
-//!    write the full segment's sparse index (not synced; it is
-//!    rebuildable), create the next segment (preamble written and fsynced,
-//!    then the directory fsynced), start the old segment's writeback in the
-//!    background, and append to the new one at once: the appender never
-//!    waits for a whole segment to reach the disk. The old segment's seal
-//!    is *confirmed* (fdatasync, a commit slot covering all of it, fdatasync)
-//!    at the next roll, sync or close, whichever comes first: at most one
-//!    seal is ever unconfirmed, and every acknowledgement of durability
-//!    comes after it. Recovery checks that one segment (docs/format.md).
+//! 3. Rolling: wait for the confirmation of the segment sealed at the
+//!    previous roll (below), write the full segment's sparse index (not
+//!    synced; it is rebuildable), create the next segment (preamble written
+//!    and fsynced, then the directory fsynced), start the old segment's
+//!    *confirmation* in the background (fdatasync, a commit slot covering
+//!    all of it, fdatasync), and append to the new one at once: the
+//!    appender never waits for a whole segment to reach the disk. The next
+//!    roll, sync or close waits for that confirmation (or does it, if it
+//!    failed or was dropped): at most one seal is ever unconfirmed, and
+//!    every acknowledgement of durability comes after it. Recovery checks
+//!    that one segment (docs/format.md).
 //! 4. Any failed write or fsync poisons the backend: every later write or
 //!    sync fails until reopen, and no fsync is retried.
-//! 5. Every `writeback_bytes` written to the active segment, an fdatasync of
-//!    it starts in the background (one at a time), so later fsyncs find
-//!    little left; it moves no durable point, every fsync of the writer
-//!    waits for it first, and its failure poisons like any other (step 4).
+//! 5. If `writeback_bytes` is set, every that many bytes written to the
+//!    active segment an fdatasync of it starts in the background (one at a
+//!    time), so later fsyncs find little left; it moves no durable point,
+//!    every fsync of the writer waits for it first, and its failure poisons
+//!    like any other (step 4). Off by default: it bounds the latency of a
+//!    `sync` after a long `Buffered` burst, at a measured cost to append
+//!    throughput (docs/benchmarks.md).
 
 mod batch;
 mod index;
@@ -92,8 +96,10 @@ pub struct SegmentedConfig {
     /// What to do with damage before the durable point. Default: `Strict`.
     pub recovery: RecoveryMode,
     /// Start writing the active segment out in the background after this
-    /// many bytes (0: never), so a roll's fsync finds little to flush.
-    /// Default: 8 MiB.
+    /// many bytes (0: never), so a later `sync` finds little to flush.
+    /// Default: 0. Setting it bounds how long a `sync` after a long
+    /// `Buffered` burst takes, at the cost of background fsyncs competing
+    /// with the appends (docs/benchmarks.md measures both).
     pub writeback_bytes: u64,
 }
 
@@ -104,7 +110,7 @@ impl Default for SegmentedConfig {
             max_record_bytes: 8 << 20,
             read_mode: ReadMode::Mmap,
             recovery: RecoveryMode::Strict,
-            writeback_bytes: 8 << 20,
+            writeback_bytes: 0,
         }
     }
 }
@@ -183,6 +189,22 @@ struct Unsealed {
     len: u64,
     end: Seq,
     slot_generation: u64,
+    /// The confirmation the roll started in the background: `Ok` once the
+    /// slot is written and synced; its error (already the log's poison)
+    /// otherwise. Kept until it is awaited to the end, so a caller that
+    /// drops `confirm_sealed` midway leaves it to the next.
+    confirming: Option<tokio::task::JoinHandle<Result<()>>>,
+}
+
+impl Unsealed {
+    /// The commit slot that confirms the seal: all of the segment durable.
+    fn slot(&self) -> CommitSlot {
+        CommitSlot {
+            generation: self.slot_generation + 1,
+            durable_len: self.len,
+            end_seq: self.end,
+        }
+    }
 }
 
 /// The name of the lock file in a log directory.
@@ -437,22 +459,76 @@ impl SegmentedBackend {
         })
     }
 
+    /// Starts confirming `u`'s seal in the background (protocol step 3):
+    /// after any writeback in flight (its failure must poison before a slot
+    /// may vouch for those pages), fdatasync, the covering commit slot,
+    /// fdatasync. Weak like [`Self::spawn_sync`]; a failure poisons, and is
+    /// what the task returns, so whoever waits for it sees the I/O error
+    /// itself, as if the confirmation had run inline.
+    fn spawn_confirm(
+        u: &Unsealed,
+        writeback: Option<tokio::task::JoinHandle<()>>,
+        inner: std::sync::Weak<Inner>,
+    ) -> tokio::task::JoinHandle<Result<()>> {
+        let (segment, slot) = (Arc::clone(&u.segment), u.slot());
+        tokio::spawn(async move {
+            if let Some(handle) = writeback {
+                let _ = handle.await;
+            }
+            match inner.upgrade().map(|inner| inner.life.poisoned()) {
+                None => return Err(Error::Closed),
+                Some(Some(cause)) => {
+                    return Err(Error::Poisoned {
+                        cause: cause.to_string(),
+                    });
+                }
+                Some(None) => {}
+            }
+            let done = tokio::task::spawn_blocking(move || {
+                segment.file.sync_data()?;
+                segment
+                    .file
+                    .write_all_at(&slot.encode(), CommitSlot::offset_for(slot.generation))?;
+                segment.file.sync_data()
+            })
+            .await
+            .unwrap_or_else(|e| Err(std::io::Error::other(e.to_string())));
+            done.map_err(|e| {
+                let error = Error::io("confirm sealed segment", e);
+                match inner.upgrade() {
+                    Some(inner) => inner.life.poison(error),
+                    None => error,
+                }
+            })
+        })
+    }
+
     /// Makes the segment sealed by the last roll durable and records it in
-    /// its commit slot (synced too, so recovery need not read it again).
-    /// The pending seal stays recorded until its last fsync succeeded: a
-    /// caller that drops this future midway leaves it to the next one.
+    /// its commit slot (synced too, so recovery need not read it again):
+    /// waits for the confirmation the roll started, or does it here. The
+    /// pending seal stays recorded until its last fsync succeeded: a caller
+    /// that drops this future midway leaves it to the next one.
     async fn confirm_sealed(&self, w: &mut WriterState) -> Result<()> {
-        let Some(u) = &w.unsealed else {
+        let Some(u) = &mut w.unsealed else {
             return Ok(());
         };
-        let (segment, slot) = (
-            Arc::clone(&u.segment),
-            CommitSlot {
-                generation: u.slot_generation + 1,
-                durable_len: u.len,
-                end_seq: u.end,
-            },
-        );
+        if let Some(task) = u.confirming.as_mut() {
+            // A JoinHandle is polled by reference: dropping this future
+            // leaves it in place for the next caller.
+            let outcome = task.await;
+            u.confirming = None;
+            match outcome {
+                Ok(Ok(())) => {
+                    w.unsealed = None;
+                    return Ok(());
+                }
+                // Already the log's poison: the first to wait reports it.
+                Ok(Err(e)) => return Err(e),
+                // The runtime dropped it: confirm it here.
+                Err(_) => {}
+            }
+        }
+        let (segment, slot) = (Arc::clone(&u.segment), u.slot());
         self.settle_writeback(w).await?;
         Self::sync_segment(&segment)
             .await
@@ -567,20 +643,21 @@ impl SegmentedBackend {
             .write()
             .unwrap_or_else(PoisonError::into_inner)
             .push(Arc::clone(&next));
-        // Its writeback starts now (if it is big enough to be worth a
-        // thread, and none is running: a running one is this segment's
-        // own); the appender does not wait for it.
-        let every = self.inner.config.writeback_bytes;
-        let running = w.writeback.as_ref().is_some_and(|h| !h.is_finished());
-        if every != 0 && w.write_len >= every && !running {
-            w.writeback = Some(Self::spawn_sync(&old, Arc::downgrade(&self.inner)));
-        }
-        w.unsealed = Some(Unsealed {
+        // Its confirmation starts now, in the background: it has a whole
+        // segment's appends to finish before the next roll waits for it.
+        let mut unsealed = Unsealed {
             segment: old,
             len: w.write_len,
             end: w.next_seq,
             slot_generation: w.slot_generation,
-        });
+            confirming: None,
+        };
+        unsealed.confirming = Some(Self::spawn_confirm(
+            &unsealed,
+            w.writeback.take(),
+            Arc::downgrade(&self.inner),
+        ));
+        w.unsealed = Some(unsealed);
         w.active = next;
         w.write_len = FRAMES_START;
         w.writeback_at = FRAMES_START;

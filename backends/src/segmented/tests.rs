@@ -435,17 +435,22 @@ async fn records_stay_readable_after_reopening_with_a_smaller_record_limit() {
 }
 
 /// A batch larger than the write chunk (several vectored writes, payloads
-/// both staged and passed through) reads back byte for byte, before and
-/// after reopening; a crash that keeps only some of its chunks loses the
-/// whole batch, never a part of it.
+/// both staged and, past the chunk size, passed through) reads back byte
+/// for byte, before and after reopening; a crash that keeps only some of
+/// its chunks loses the whole batch, never a part of it.
 #[tokio::test]
 async fn a_batch_of_many_write_chunks_is_whole_or_absent() {
+    let pass_through = usize::try_from(batch::WRITE_CHUNK_BYTES).unwrap() + 1000;
     let batch: Vec<NewRecord> = (0..200u64)
         .map(|i| NewRecord {
             timestamp_ms: 7,
             payload: Bytes::from(vec![
                 u8::try_from(i % 251).unwrap();
-                if i % 3 == 0 { 20_000 } else { 100 }
+                match i {
+                    100 => pass_through,
+                    _ if i % 3 == 0 => 70_000,
+                    _ => 100,
+                }
             ]),
         })
         .collect();
