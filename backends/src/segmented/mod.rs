@@ -49,6 +49,8 @@ mod verify;
 #[cfg(test)]
 mod check_tests;
 #[cfg(test)]
+mod seal_window_tests;
+#[cfg(test)]
 mod tests;
 
 use std::path::{Path, PathBuf};
@@ -224,8 +226,9 @@ impl SegmentedBackend {
         crate::lifecycle::create_dir_durably(vfs.as_ref(), &dir)?;
         let lock = take_lock(vfs.as_ref(), &dir.join(LOCK_FILE))?;
         let recovered = recovery::recover(vfs.as_ref(), &dir, &config)?;
-        // Recovery synced everything it kept.
-        let durable = recovered.next_seq;
+        // Durable is what the commit slots vouch for; what recovery kept
+        // beyond that becomes durable at the first sync (or close).
+        let durable = recovered.durable_seq;
         Self::assemble(vfs, dir, config, recovered, durable, Some(lock))
     }
 
@@ -271,6 +274,9 @@ impl SegmentedBackend {
             write_len,
             next_seq,
             slot_generation: 0,
+            synced_len: write_len,
+            durable_seq: Seq::ZERO,
+            unsealed: None,
             report: RecoveryReport::default(),
         };
         // A reader cannot know what the writer has synced.
@@ -292,19 +298,26 @@ impl SegmentedBackend {
             .cloned()
             .ok_or_else(|| Error::io("open log", std::io::Error::other("no active segment")))?;
         let next = opened.next_seq;
+        let unsealed = opened.unsealed.map(|p| Unsealed {
+            segment: p.segment,
+            len: p.len,
+            end: active.base,
+            slot_generation: p.slot_generation,
+            confirming: None,
+        });
         Ok(SegmentedBackend {
             inner: Arc::new(Inner {
                 writer: tokio::sync::Mutex::new(WriterState {
                     active,
                     write_len: opened.write_len,
                     next_seq: next,
-                    synced_len: opened.write_len,
+                    synced_len: opened.synced_len,
                     slot_generation: opened.slot_generation,
                     slot_dirty: false,
                     buf: Vec::new(),
                     writeback_at: opened.write_len,
                     writeback: None,
-                    unsealed: None,
+                    unsealed,
                 }),
                 segments: RwLock::new(opened.segments),
                 next_seq: AtomicU64::new(next.0),
@@ -594,6 +607,11 @@ impl SegmentedBackend {
         self.confirm_sealed(w).await?;
         self.settle_writeback(w).await?;
         if w.synced_len == w.write_len {
+            // All of it was vouched for already; what recovery could not
+            // count as durable (a seal it found unconfirmed) now is.
+            self.inner
+                .durable_seq
+                .store(w.next_seq.0, Ordering::Release);
             return Ok(());
         }
         Self::sync_segment(&w.active)
@@ -748,6 +766,13 @@ impl Backend for SegmentedBackend {
         let start = w.next_seq;
         if records.is_empty() {
             return Ok(SeqRange { start, end: start });
+        }
+        // A seal recovery found unconfirmed is confirmed in the background
+        // from the first append on (open itself is not async).
+        if let Some(u) = &mut w.unsealed
+            && u.confirming.is_none()
+        {
+            u.confirming = Some(Self::spawn_confirm(u, None, Arc::downgrade(&self.inner)));
         }
         let max = self.inner.config.max_record_bytes;
         if let Some(r) = records.iter().find(|r| r.payload.len() > max) {

@@ -85,7 +85,87 @@ pub(crate) struct Recovered {
     pub(crate) write_len: u64,
     pub(crate) next_seq: Seq,
     pub(crate) slot_generation: u64,
+    /// How much of the active segment a commit slot vouches for (the rest
+    /// was recovered from the page cache, or is new, and becomes durable
+    /// at the writer's first sync).
+    pub(crate) synced_len: u64,
+    /// Records below this seq are known durable.
+    pub(crate) durable_seq: Seq,
+    /// The segment before the active one, when its seal is unconfirmed but
+    /// it is intact: the writer confirms it (in the background, from its
+    /// first append) before any acknowledgement of durability.
+    pub(crate) unsealed: Option<PendingSeal>,
     pub(crate) report: RecoveryReport,
+}
+
+/// A sealed segment whose seal is not confirmed yet, found at open.
+pub(crate) struct PendingSeal {
+    /// Opened for writing: its confirming slot is written into it.
+    pub(crate) segment: Arc<Segment>,
+    pub(crate) len: u64,
+    pub(crate) slot_generation: u64,
+}
+
+/// What the segment before the active one turned out to be.
+enum Previous {
+    /// None, or durable: its seal was confirmed.
+    Confirmed,
+    /// Intact, its seal not confirmed yet; and the seq below which its own
+    /// last commit slot says records are durable.
+    Pending((PendingSeal, Seq)),
+    /// Its tail was lost; the active segment was set aside to this path.
+    Lost(PathBuf),
+}
+
+impl Recovered {
+    /// Makes everything recovered durable now, as a clean close would:
+    /// confirms a pending seal and syncs the active segment under a new
+    /// commit slot. Open does not (a crashed writer may have left tens of
+    /// MiB dirty in the page cache, and open must stay fast: R18); repair
+    /// does, so that what it leaves needs nothing more.
+    pub(crate) fn make_durable(&mut self) -> Result<()> {
+        let active = self
+            .segments
+            .last()
+            .ok_or_else(|| Error::io("recover", std::io::Error::other("no active segment")))?;
+        if let Some(pending) = self.unsealed.take() {
+            write_synced_slot(
+                &pending.segment,
+                CommitSlot {
+                    generation: pending.slot_generation + 1,
+                    durable_len: pending.len,
+                    end_seq: active.base,
+                },
+            )?;
+        }
+        self.slot_generation += 1;
+        write_synced_slot(
+            active,
+            CommitSlot {
+                generation: self.slot_generation,
+                durable_len: self.write_len,
+                end_seq: self.next_seq,
+            },
+        )?;
+        self.synced_len = self.write_len;
+        self.durable_seq = self.next_seq;
+        Ok(())
+    }
+}
+
+/// fdatasync of `segment`, then `slot` written and synced: the slot lands
+/// after the data it vouches for.
+fn write_synced_slot(segment: &Segment, slot: CommitSlot) -> Result<()> {
+    segment
+        .file
+        .sync_data()
+        .and_then(|()| {
+            segment
+                .file
+                .write_all_at(&slot.encode(), CommitSlot::offset_for(slot.generation))
+        })
+        .and_then(|()| segment.file.sync_data())
+        .map_err(|e| Error::io("sync recovered segment", e))
 }
 
 /// Creates an empty segment at `base` durably: preamble written and synced,
@@ -149,18 +229,20 @@ pub(crate) fn write_segment_file(
 pub(crate) fn recover(vfs: &dyn Vfs, dir: &Path, config: &SegmentedConfig) -> Result<Recovered> {
     let mut report = RecoveryReport::default();
     let mut bases = list_bases(vfs, dir)?;
-    let (mut active, len) = loop {
+    let (mut active, len, pending) = loop {
         let (active, len) = open_active(vfs, dir, &mut bases, &mut report)?;
         match previous_lost(vfs, dir, &bases, &active, config, &mut report)? {
-            None => break (active, len),
+            Previous::Confirmed => break (active, len, None),
+            Previous::Pending(pending) => break (active, len, Some(pending)),
             // The one before is the active segment now.
-            Some(set_aside) => {
+            Previous::Lost(set_aside) => {
                 report.set_aside.push(set_aside);
                 bases.pop();
             }
         }
     };
-    let (durable_len, slot_generation) = durable_point(&active, len)?;
+    let (best, slots_damaged) = read_slots(&active, len)?;
+    let (durable_len, slot_generation) = point_of(best, slots_damaged, len);
     let scan = active.scan(
         ReadMode::Pread,
         FRAMES_START,
@@ -184,80 +266,65 @@ pub(crate) fn recover(vfs: &dyn Vfs, dir: &Path, config: &SegmentedConfig) -> Re
             cut
         }
     };
+    // A new slot is needed now only where the old ones would mislead the
+    // next open: salvage cut below what a slot vouches for, or the segment
+    // was rewritten (fresh, empty slots) over records that were durable.
+    // Otherwise nothing is synced here: what a slot vouches for stays so,
+    // and the rest becomes durable at the writer's first sync.
+    let mut rewritten = false;
     if cut < len {
-        if report.set_aside.is_empty() {
-            // Readers read an active segment by pread only (never mapped),
-            // so cutting it in place cannot fault one.
-            active
-                .file
-                .set_len(cut)
-                .map_err(|e| Error::io("truncate torn tail", e))?;
-        } else {
-            // It was sealed until the segment after it was set aside, and a
-            // reader in another process may have it mapped (R11): its kept
-            // part goes to a new file renamed over it, and such a reader
-            // keeps the old one whole.
-            let kept = active
-                .file
-                .read_vec_at(
-                    usize::try_from(cut - FRAMES_START).unwrap_or(0),
-                    FRAMES_START,
-                )
-                .map_err(|e| Error::io("read segment", e))?;
-            replace_segment(vfs, dir, active.base, &kept)?;
-            let file = vfs
-                .open(&path_in(dir, &active.name), OpenMode::ReadWrite)
-                .map_err(|e| Error::io("open segment", e))?;
-            active = Segment::new(
-                active.base,
-                active.name.clone(),
-                file,
-                cut,
-                active.base,
-                false,
-            );
-        }
+        let was_sealed = !report.set_aside.is_empty();
+        (active, rewritten) = cut_active(vfs, dir, active, cut, was_sealed)?;
         report.truncated_bytes = len - cut;
     }
-    // Whatever survived is made durable now, and a commit slot says so: a
-    // later flip in these bytes is corruption, not a torn tail to cut.
-    active
-        .file
-        .sync_data()
-        .map_err(|e| Error::io("sync recovered segment", e))?;
-    let slot_generation = slot_generation + 1;
-    let slot = CommitSlot {
-        generation: slot_generation,
-        durable_len: cut,
-        end_seq: scan.batch_end_seq,
-    };
-    active
-        .file
-        .write_all_at(&slot.encode(), CommitSlot::offset_for(slot_generation))
-        .map_err(|e| Error::io("write commit slot", e))?;
-    active
-        .file
-        .sync_data()
-        .map_err(|e| Error::io("sync commit slot", e))?;
     active.install_index(scan.index.clone());
     active.publish(&[], cut, scan.batch_end_seq);
+    // What a slot vouches for (a damaged slot makes it all count, as in
+    // `durable_point`): its length, and the seq it ends at.
+    let (synced_len, synced_seq) = match best {
+        _ if slots_damaged => (cut, scan.batch_end_seq),
+        Some(slot) if slot.durable_len <= cut => (slot.durable_len, slot.end_seq),
+        Some(_) => (cut, scan.batch_end_seq),
+        None => (FRAMES_START, active.base),
+    };
 
     let mut segments = open_sealed(vfs, dir, &bases)?;
+    let (unsealed, durable_seq) = match pending {
+        // Its read-only entry gives way to the writable handle, so the
+        // writer confirms the very segment readers read. Not even it is
+        // known durable past its own last slot.
+        Some((pending, durable_seq)) => {
+            if let Some(last) = segments.last_mut() {
+                *last = Arc::clone(&pending.segment);
+            }
+            (Some(pending), durable_seq)
+        }
+        None => (None, synced_seq),
+    };
     segments.push(Arc::new(active));
-    Ok(Recovered {
+    let mut recovered = Recovered {
         segments,
         write_len: cut,
         next_seq: scan.batch_end_seq,
         slot_generation,
+        synced_len,
+        durable_seq,
+        unsealed,
         report,
-    })
+    };
+    if rewritten || cut < durable_len {
+        recovered.make_durable()?;
+    }
+    Ok(recovered)
 }
 
 /// Checks the segment before the active one. It is durable once its seal
-/// was confirmed: a commit slot covering its whole length, written at the
-/// first roll, sync or close after the roll that sealed it. A crash inside
-/// that window leaves it unconfirmed; then it is read whole and, if intact,
-/// confirmed now. If its tail was lost, the active segment's records follow
+/// was confirmed: a commit slot covering its whole length, written in the
+/// background from the roll that sealed it, and waited for by the next
+/// roll, sync or close. A crash inside that window leaves it unconfirmed;
+/// then it is read whole and, if intact, handed back to be confirmed by
+/// the writer (not here: a crashed writer may have left all of it dirty in
+/// the page cache, and open must not wait for that). If its tail was lost, the active segment's records follow
 /// lost ones (and none was acknowledged as durable: every sync confirms the
 /// seal first), so the active segment is set aside as `<segment>.cut-0`
 /// (never deleted) and the one before becomes the active one; returns where
@@ -270,9 +337,9 @@ fn previous_lost(
     active: &Segment,
     config: &SegmentedConfig,
     report: &mut RecoveryReport,
-) -> Result<Option<PathBuf>> {
+) -> Result<Previous> {
     let [.., prev_base, _] = bases else {
-        return Ok(None);
+        return Ok(Previous::Confirmed);
     };
     let name = segment_name(*prev_base);
     let file = vfs
@@ -285,28 +352,27 @@ fn previous_lost(
     // base. (A damaged slot makes all of it count as durable: damage is then
     // reported when read, never cut.)
     if damaged || best.is_some_and(|s| s.durable_len == len && s.end_seq == active.base) {
-        return Ok(None);
+        return Ok(Previous::Confirmed);
     }
     let (durable_len, generation) = durable_point(&prev, len)?;
     let scan = prev.scan_all(len)?;
     report.scanned_bytes += len.saturating_sub(FRAMES_START);
     match decide(&scan, len, durable_len, config.recovery) {
         Verdict::Clean if scan.batch_end_seq == active.base => {
-            // Intact (a crashed process, not lost disk writes): confirm it.
-            let slot = CommitSlot {
-                generation: generation + 1,
-                durable_len: len,
-                end_seq: scan.batch_end_seq,
-            };
-            prev.file
-                .sync_data()
-                .and_then(|()| {
-                    prev.file
-                        .write_all_at(&slot.encode(), CommitSlot::offset_for(slot.generation))
-                })
-                .and_then(|()| prev.file.sync_data())
-                .map_err(|e| Error::io("confirm sealed segment", e))?;
-            Ok(None)
+            // Intact (a crashed process, not lost disk writes): the writer
+            // confirms it. As a sealed segment it is read by index.
+            prev.install_index(scan.index);
+            prev.publish(&[], len, active.base);
+            prev.seal();
+            let durable = best.map_or(prev.base, |s| s.end_seq);
+            Ok(Previous::Pending((
+                PendingSeal {
+                    segment: Arc::new(prev),
+                    len,
+                    slot_generation: generation,
+                },
+                durable,
+            )))
         }
         Verdict::Corrupt { offset, kind } => Err(prev.corrupt(offset, kind)),
         // Its tail is gone (torn, cut at a frame boundary, or damaged in
@@ -318,9 +384,51 @@ fn previous_lost(
                 .map_err(|e| Error::io("set segment aside", e))?;
             vfs.sync_dir(dir)
                 .map_err(|e| Error::io("sync log directory", e))?;
-            Ok(Some(to))
+            Ok(Previous::Lost(to))
         }
     }
+}
+
+/// Cuts the active segment back to `cut`. One that was sealed until the
+/// segment after it was set aside may be mapped by a reader in another
+/// process (R11): its kept part goes to a new file renamed over it (such a
+/// reader keeps the old one whole), and the second value says so: the new
+/// file has fresh, empty commit slots. Otherwise it is cut in place:
+/// readers read an active segment by pread only, never mapped.
+fn cut_active(
+    vfs: &dyn Vfs,
+    dir: &Path,
+    active: Segment,
+    cut: u64,
+    was_sealed: bool,
+) -> Result<(Segment, bool)> {
+    if !was_sealed {
+        active
+            .file
+            .set_len(cut)
+            .map_err(|e| Error::io("truncate torn tail", e))?;
+        return Ok((active, false));
+    }
+    let kept = active
+        .file
+        .read_vec_at(
+            usize::try_from(cut - FRAMES_START).unwrap_or(0),
+            FRAMES_START,
+        )
+        .map_err(|e| Error::io("read segment", e))?;
+    replace_segment(vfs, dir, active.base, &kept)?;
+    let file = vfs
+        .open(&path_in(dir, &active.name), OpenMode::ReadWrite)
+        .map_err(|e| Error::io("open segment", e))?;
+    let segment = Segment::new(
+        active.base,
+        active.name.clone(),
+        file,
+        cut,
+        active.base,
+        false,
+    );
+    Ok((segment, true))
 }
 
 /// Opens the last segment as the active one. A last segment whose preamble
@@ -427,13 +535,18 @@ pub(crate) fn open_sealed(vfs: &dyn Vfs, dir: &Path, bases: &[Seq]) -> Result<Ve
 /// durable, so damage anywhere is reported rather than cut.
 pub(crate) fn durable_point(segment: &Segment, len: u64) -> Result<(u64, u64)> {
     let (best, damaged) = read_slots(segment, len)?;
+    Ok(point_of(best, damaged, len))
+}
+
+/// [`durable_point`] from slots already read.
+fn point_of(best: Option<CommitSlot>, damaged: bool, len: u64) -> (u64, u64) {
     let generation = best.map_or(0, |s| s.generation);
     let durable = if damaged {
         len.max(FRAMES_START)
     } else {
         best.map_or(FRAMES_START, |s| s.durable_len)
     };
-    Ok((durable, generation))
+    (durable, generation)
 }
 
 /// The valid commit slot of `segment` with the highest generation, and

@@ -74,7 +74,10 @@ pub fn repair(vfs: &dyn Vfs, dir: &Path, salvage: bool) -> Result<RepairReport> 
     };
     // Open's own recovery, under the lock already held (for damage in the
     // active segment, salvage mode saves and cuts it here).
-    let recovered = recovery::recover(vfs, dir, &config)?;
+    let mut recovered = recovery::recover(vfs, dir, &config)?;
+    // Open leaves the confirmation of what it kept to the writer; repair
+    // has none, and leaves nothing to do.
+    recovered.make_durable()?;
     saved.extend(recovered.report.salvaged_to.clone());
     set_aside.extend(recovered.report.set_aside.iter().cloned());
     drop(recovered);

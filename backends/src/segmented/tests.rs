@@ -11,7 +11,7 @@ use spool_engine::{Backend, Durability, Error, NewRecord, ReadRange, Seq, Vfs};
 use super::*;
 use crate::sim::{Fault, FaultMode, SimFs};
 
-fn small(read_mode: ReadMode) -> SegmentedConfig {
+pub(super) fn small(read_mode: ReadMode) -> SegmentedConfig {
     SegmentedConfig {
         segment_bytes: 4096,
         read_mode,
@@ -19,7 +19,7 @@ fn small(read_mode: ReadMode) -> SegmentedConfig {
     }
 }
 
-fn rec(i: u64) -> NewRecord {
+pub(super) fn rec(i: u64) -> NewRecord {
     let len = usize::try_from(i % 300).unwrap();
     NewRecord {
         timestamp_ms: i64::try_from(i).unwrap(),
@@ -27,7 +27,7 @@ fn rec(i: u64) -> NewRecord {
     }
 }
 
-async fn append_n(b: &SegmentedBackend, from: u64, n: u64, per_batch: u64) {
+pub(super) async fn append_n(b: &SegmentedBackend, from: u64, n: u64, per_batch: u64) {
     let mut i = from;
     while i < from + n {
         let batch: Vec<NewRecord> = (i..(i + per_batch).min(from + n)).map(rec).collect();
@@ -37,11 +37,11 @@ async fn append_n(b: &SegmentedBackend, from: u64, n: u64, per_batch: u64) {
     }
 }
 
-async fn read_all(b: &SegmentedBackend) -> Vec<spool_engine::Record> {
+pub(super) async fn read_all(b: &SegmentedBackend) -> Vec<spool_engine::Record> {
     b.read(ReadRange::all_from(Seq(0))).await.unwrap()
 }
 
-fn check_records(records: &[spool_engine::Record], n: u64) {
+pub(super) fn check_records(records: &[spool_engine::Record], n: u64) {
     assert_eq!(records.len() as u64, n);
     for (i, r) in records.iter().enumerate() {
         let want = rec(i as u64);
@@ -51,7 +51,7 @@ fn check_records(records: &[spool_engine::Record], n: u64) {
     }
 }
 
-fn sim() -> (Arc<SimFs>, Arc<dyn Vfs>) {
+pub(super) fn sim() -> (Arc<SimFs>, Arc<dyn Vfs>) {
     let fs = Arc::new(SimFs::new(7));
     let vfs: Arc<dyn Vfs> = fs.clone();
     (fs, vfs)
