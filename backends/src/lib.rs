@@ -27,6 +27,7 @@ mod lifecycle;
 pub mod memory;
 pub mod memory_storage;
 mod mmap;
+mod prefetch;
 pub mod segmented;
 #[cfg(feature = "sim")]
 pub mod sim;

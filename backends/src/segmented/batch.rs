@@ -55,6 +55,9 @@ fn stage(
     let last = records.len().saturating_sub(1);
     for i in range {
         let record = &records[i];
+        if let Some(next) = records.get(i + 1) {
+            crate::prefetch::ahead(&next.payload);
+        }
         // The checksum reads the payload; the copy below finds it cached.
         let header = frame::encode_header(&frame::Frame {
             seq: Seq(start.0 + i as u64),
