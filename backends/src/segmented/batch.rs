@@ -17,8 +17,9 @@ use std::ops::Range;
 
 use spool_engine::{CodecKind, Error, NewRecord, Result, Seq, VfsFile, frame};
 
-/// A batch is written in pieces of about this size: the staging buffer's
-/// bound, and large enough that the per-call cost of a write vanishes.
+/// A batch is written in pieces of about this size (a piece closes once it
+/// passes it, so the staging buffer holds at most twice this), large
+/// enough that the per-call cost of a write vanishes.
 pub(super) const WRITE_CHUNK_BYTES: u64 = 1 << 20;
 
 /// Payloads up to this size (`WRITE_CHUNK_BYTES`) are copied next to their headers; larger ones
@@ -26,10 +27,41 @@ pub(super) const WRITE_CHUNK_BYTES: u64 = 1 << 20;
 /// measurable, and the staging buffer stays bounded).
 const INLINE_PAYLOAD_BYTES: usize = 1 << 20;
 
-/// A staging buffer grown by a large batch is given back once batches use
-/// less than a quarter of it, down to this floor: a log that idles or
-/// writes small batches should not hold a megabyte per writer.
+/// A staging buffer grown by large batches is given back, down to this
+/// floor, once `ROOMY_BATCHES` batches in a row used less than a quarter
+/// of it: a log that turned to small batches should not hold megabytes per
+/// writer, and one that mixes sizes should not reallocate every time.
 const STAGING_KEEP_BYTES: usize = 64 << 10;
+const ROOMY_BATCHES: u32 = 64;
+
+/// The staging buffer a writer keeps between batches.
+#[derive(Debug, Default)]
+pub(super) struct Staging {
+    buffer: Vec<u8>,
+    /// Batches in a row that used less than a quarter of `buffer`.
+    roomy: u32,
+}
+
+impl Staging {
+    /// After a batch that staged at most `peak` bytes at once.
+    fn settle(&mut self, peak: usize) {
+        let capacity = self.buffer.capacity();
+        if capacity <= STAGING_KEEP_BYTES || capacity / 4 <= peak {
+            self.roomy = 0;
+            return;
+        }
+        self.roomy += 1;
+        if self.roomy >= ROOMY_BATCHES {
+            self.buffer.shrink_to(peak.max(STAGING_KEEP_BYTES));
+            self.roomy = 0;
+        }
+    }
+
+    #[cfg(test)]
+    pub(super) fn capacity(&self) -> usize {
+        self.buffer.capacity()
+    }
+}
 
 /// A piece of a batch's write: a range of the staging buffer, or the
 /// payload of the batch's `i`-th record.
@@ -92,17 +124,18 @@ pub(super) fn frame_offsets(mut at: u64, start: Seq, records: &[NewRecord]) -> V
 }
 
 /// Writes `records` (seqs from `start`) as frames at offset `at` of `file`.
-/// `staged` is scratch space, kept by the caller between batches. The
+/// `staging` is scratch space, kept by the caller between batches. The
 /// records were checked against the backend's record limit (at most
 /// `frame::PAYLOAD_MAX_BYTES`), so only I/O can fail; after a failure part
 /// of the batch may be written.
 pub(super) fn write(
     file: &dyn VfsFile,
-    staged: &mut Vec<u8>,
+    staging: &mut Staging,
     mut at: u64,
     start: Seq,
     records: &[NewRecord],
 ) -> Result<()> {
+    let staged = &mut staging.buffer;
     let mut first = 0;
     // The most this batch staged at once.
     let mut peak = 0;
@@ -127,8 +160,61 @@ pub(super) fn write(
         at += chunk_bytes;
         first = end;
     }
-    if staged.capacity() > STAGING_KEEP_BYTES && staged.capacity() / 4 > peak {
-        staged.shrink_to(peak.max(STAGING_KEEP_BYTES));
-    }
+    staging.settle(peak);
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use bytes::Bytes;
+    use spool_engine::{NewRecord, OpenMode, Seq, Vfs};
+
+    use super::{ROOMY_BATCHES, STAGING_KEEP_BYTES, Staging, write};
+    use crate::sim::SimFs;
+
+    fn records(n: usize, len: usize) -> Vec<NewRecord> {
+        (0..n)
+            .map(|_| NewRecord {
+                timestamp_ms: 0,
+                payload: Bytes::from(vec![7u8; len]),
+            })
+            .collect()
+    }
+
+    /// Large batches grow the staging buffer; it is given back only after
+    /// a run of small batches, so mixed sizes do not reallocate each time.
+    #[test]
+    fn a_staging_buffer_shrinks_only_after_a_run_of_small_batches() {
+        let fs = SimFs::new(1);
+        let file = fs.open(Path::new("/f"), OpenMode::Create).unwrap();
+        let (big, small) = (records(20, 100_000), records(1, 10));
+        let mut staging = Staging::default();
+        let mut at = 0;
+        let mut put = |staging: &mut Staging, batch: &[NewRecord]| {
+            write(file.as_ref(), staging, at, Seq(0), batch).unwrap();
+            at += batch
+                .iter()
+                .map(|r| spool_engine::frame::encoded_len(r.payload.len()) as u64)
+                .sum::<u64>();
+        };
+        put(&mut staging, &big);
+        let grown = staging.capacity();
+        assert!(grown >= 1 << 20, "grew to {grown}");
+        for _ in 1..ROOMY_BATCHES {
+            put(&mut staging, &small);
+        }
+        put(&mut staging, &big);
+        for _ in 1..ROOMY_BATCHES {
+            put(&mut staging, &small);
+        }
+        assert_eq!(staging.capacity(), grown, "a big batch resets the run");
+        put(&mut staging, &small);
+        assert!(
+            staging.capacity() <= STAGING_KEEP_BYTES,
+            "kept {} after {ROOMY_BATCHES} small batches",
+            staging.capacity()
+        );
+    }
 }

@@ -3,8 +3,9 @@
 //! A log is a directory of segment files named by their first seq, each a
 //! header, two commit slots and frames of the engine's frame codec, plus a
 //! `LOCK` file held by the one writer (P8) and a sparse index per sealed
-//! segment. The last segment is active; earlier ones are sealed (fully
-//! durable, never written again, read through memory maps). Open reads the
+//! segment. The last segment is active; earlier ones are sealed (never
+//! written again but for the commit slot that confirms a seal, read through
+//! memory maps, and durable once confirmed; at most one is not yet). Open reads the
 //! active segment only (R18), and recovery follows docs/format.md's table.
 //!
 //! Promises kept: P1–P8 (see the engine's crate docs).
@@ -168,7 +169,7 @@ struct WriterState {
     /// A commit slot was written after the last fsync (it lands with the
     /// next one; `close` forces it).
     slot_dirty: bool,
-    buf: Vec<u8>,
+    staging: batch::Staging,
     /// `write_len` when the last background writeback started.
     writeback_at: u64,
     /// The background writeback in flight, if any (at most one). Every
@@ -277,6 +278,7 @@ impl SegmentedBackend {
             synced_len: write_len,
             durable_seq: Seq::ZERO,
             unsealed: None,
+            all_durable: false,
             report: RecoveryReport::default(),
         };
         // A reader cannot know what the writer has synced.
@@ -298,6 +300,7 @@ impl SegmentedBackend {
             .cloned()
             .ok_or_else(|| Error::io("open log", std::io::Error::other("no active segment")))?;
         let next = opened.next_seq;
+        let writer = lock.is_some();
         let unsealed = opened.unsealed.map(|p| Unsealed {
             segment: p.segment,
             len: p.len,
@@ -313,8 +316,10 @@ impl SegmentedBackend {
                     next_seq: next,
                     synced_len: opened.synced_len,
                     slot_generation: opened.slot_generation,
-                    slot_dirty: false,
-                    buf: Vec::new(),
+                    // A writer's last slot may still be in the page cache
+                    // only: close fsyncs it even if nothing is appended.
+                    slot_dirty: writer,
+                    staging: batch::Staging::default(),
                     writeback_at: opened.write_len,
                     writeback: None,
                     unsealed,
@@ -497,21 +502,29 @@ impl SegmentedBackend {
                 }
                 Some(None) => {}
             }
-            let done = tokio::task::spawn_blocking(move || {
-                segment.file.sync_data()?;
-                segment
-                    .file
-                    .write_all_at(&slot.encode(), CommitSlot::offset_for(slot.generation))?;
-                segment.file.sync_data()
+            tokio::task::spawn_blocking(move || {
+                let done = segment.file.sync_data().and_then(|()| {
+                    segment
+                        .file
+                        .write_all_at(&slot.encode(), CommitSlot::offset_for(slot.generation))
+                });
+                let done = done.and_then(|()| segment.file.sync_data());
+                // Poisoned here, where the error is seen: nothing may append
+                // or fsync after it, even if this task's waiter is gone.
+                done.map_err(|e| {
+                    let error = Error::io("confirm sealed segment", e);
+                    match inner.upgrade() {
+                        Some(inner) => inner.life.poison(error),
+                        None => error,
+                    }
+                })
             })
             .await
-            .unwrap_or_else(|e| Err(std::io::Error::other(e.to_string())));
-            done.map_err(|e| {
-                let error = Error::io("confirm sealed segment", e);
-                match inner.upgrade() {
-                    Some(inner) => inner.life.poison(error),
-                    None => error,
-                }
+            .unwrap_or_else(|e| {
+                Err(Error::io(
+                    "confirm sealed segment",
+                    std::io::Error::other(e.to_string()),
+                ))
             })
         })
     }
@@ -530,16 +543,20 @@ impl SegmentedBackend {
             // leaves it in place for the next caller.
             let outcome = task.await;
             u.confirming = None;
-            match outcome {
+            return match outcome {
                 Ok(Ok(())) => {
                     w.unsealed = None;
-                    return Ok(());
+                    Ok(())
                 }
                 // Already the log's poison: the first to wait reports it.
-                Ok(Err(e)) => return Err(e),
-                // The runtime dropped it: confirm it here.
-                Err(_) => {}
-            }
+                Ok(Err(e)) => Err(e),
+                // Lost with its runtime, perhaps after an fsync failed: never
+                // fsync again to find out (P7).
+                Err(e) => Err(self.poison(Error::io(
+                    "confirm sealed segment",
+                    std::io::Error::other(format!("the confirmation was lost: {e}")),
+                ))),
+            };
         }
         let (segment, slot) = (Arc::clone(&u.segment), u.slot());
         self.settle_writeback(w).await?;
@@ -789,15 +806,15 @@ impl Backend for SegmentedBackend {
         {
             self.roll(&mut w).await?;
         }
-        let mut staged = std::mem::take(&mut w.buf);
+        let mut staging = std::mem::take(&mut w.staging);
         let written = batch::write(
             w.active.file.as_ref(),
-            &mut staged,
+            &mut staging,
             w.write_len,
             start,
             records,
         );
-        w.buf = staged;
+        w.staging = staging;
         // Any failure may leave part of the batch written: poison (P7).
         written.map_err(|e| self.poison(e))?;
         let offsets = batch::frame_offsets(w.write_len, start, records);

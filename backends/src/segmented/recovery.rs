@@ -95,6 +95,8 @@ pub(crate) struct Recovered {
     /// it is intact: the writer confirms it (in the background, from its
     /// first append) before any acknowledgement of durability.
     pub(crate) unsealed: Option<PendingSeal>,
+    /// Everything kept is durable under a synced slot (`make_durable` ran).
+    pub(crate) all_durable: bool,
     pub(crate) report: RecoveryReport,
 }
 
@@ -124,6 +126,9 @@ impl Recovered {
     /// MiB dirty in the page cache, and open must stay fast: R18); repair
     /// does, so that what it leaves needs nothing more.
     pub(crate) fn make_durable(&mut self) -> Result<()> {
+        if self.all_durable {
+            return Ok(());
+        }
         let active = self
             .segments
             .last()
@@ -149,6 +154,7 @@ impl Recovered {
         )?;
         self.synced_len = self.write_len;
         self.durable_seq = self.next_seq;
+        self.all_durable = true;
         Ok(())
     }
 }
@@ -266,15 +272,17 @@ pub(crate) fn recover(vfs: &dyn Vfs, dir: &Path, config: &SegmentedConfig) -> Re
             cut
         }
     };
-    // A new slot is needed now only where the old ones would mislead the
-    // next open: salvage cut below what a slot vouches for, or the segment
-    // was rewritten (fresh, empty slots) over records that were durable.
-    // Otherwise nothing is synced here: what a slot vouches for stays so,
-    // and the rest becomes durable at the writer's first sync.
-    let mut rewritten = false;
+    // Synced now only where the next open could otherwise misread the
+    // files: after a cut (new records written over a cut that a power loss
+    // undid could be followed by the cut's old frames, read as theirs),
+    // after salvage cut below what a slot vouches for, over a rewritten
+    // segment (fresh, empty slots over durable records), or when a slot is
+    // damaged (the whole file counts as durable, so it must be). Otherwise
+    // nothing is synced here: what a slot vouches for stays so, and the
+    // rest becomes durable at the writer's first sync.
     if cut < len {
         let was_sealed = !report.set_aside.is_empty();
-        (active, rewritten) = cut_active(vfs, dir, active, cut, was_sealed)?;
+        active = cut_active(vfs, dir, active, cut, was_sealed)?;
         report.truncated_bytes = len - cut;
     }
     active.install_index(scan.index.clone());
@@ -310,9 +318,10 @@ pub(crate) fn recover(vfs: &dyn Vfs, dir: &Path, config: &SegmentedConfig) -> Re
         synced_len,
         durable_seq,
         unsealed,
+        all_durable: false,
         report,
     };
-    if rewritten || cut < durable_len {
+    if cut < len || slots_damaged {
         recovered.make_durable()?;
     }
     Ok(recovered)
@@ -392,22 +401,22 @@ fn previous_lost(
 /// Cuts the active segment back to `cut`. One that was sealed until the
 /// segment after it was set aside may be mapped by a reader in another
 /// process (R11): its kept part goes to a new file renamed over it (such a
-/// reader keeps the old one whole), and the second value says so: the new
-/// file has fresh, empty commit slots. Otherwise it is cut in place:
-/// readers read an active segment by pread only, never mapped.
+/// reader keeps the old one whole; the new file has fresh, empty commit
+/// slots). Otherwise it is cut in place: readers read an active segment by
+/// pread only, never mapped.
 fn cut_active(
     vfs: &dyn Vfs,
     dir: &Path,
     active: Segment,
     cut: u64,
     was_sealed: bool,
-) -> Result<(Segment, bool)> {
+) -> Result<Segment> {
     if !was_sealed {
         active
             .file
             .set_len(cut)
             .map_err(|e| Error::io("truncate torn tail", e))?;
-        return Ok((active, false));
+        return Ok(active);
     }
     let kept = active
         .file
@@ -428,7 +437,7 @@ fn cut_active(
         active.base,
         false,
     );
-    Ok((segment, true))
+    Ok(segment)
 }
 
 /// Opens the last segment as the active one. A last segment whose preamble
