@@ -85,9 +85,13 @@ fn stage(
     let mut pieces = Vec::new();
     let mut run_start = 0;
     let last = records.len().saturating_sub(1);
+    for first in records.iter().skip(range.start).take(2) {
+        crate::prefetch::ahead(&first.payload);
+    }
     for i in range {
         let record = &records[i];
-        if let Some(next) = records.get(i + 1) {
+        // Two ahead: one payload's checksum is too short to hide the load.
+        if let Some(next) = records.get(i + 2) {
             crate::prefetch::ahead(&next.payload);
         }
         // The checksum reads the payload; the copy below finds it cached.
