@@ -33,6 +33,18 @@ fn segments(vfs: &Arc<dyn Vfs>) -> Vec<PathBuf> {
     names
 }
 
+/// A log of 80 records over several segments whose writer "died" (dropped
+/// without close, so the page cache keeps everything) right after its last
+/// roll: the confirmation that roll started never ran (this runtime has one
+/// thread and nothing yielded).
+async fn crashed_in_a_seal_window() -> (Arc<crate::sim::SimFs>, Arc<dyn Vfs>) {
+    let (fs, vfs) = sim();
+    let b = SegmentedBackend::open(Arc::clone(&vfs), "/log", config()).unwrap();
+    append_n(&b, 0, 80, 5).await;
+    drop(b);
+    (fs, vfs)
+}
+
 fn len(vfs: &Arc<dyn Vfs>, path: &Path) -> u64 {
     vfs.open(path, OpenMode::Read).unwrap().len().unwrap()
 }
@@ -93,10 +105,7 @@ async fn open_inside_a_seal_window_syncs_nothing_and_the_first_sync_confirms_it(
 #[tokio::test]
 async fn a_power_loss_after_opening_inside_a_seal_window_keeps_a_prefix() {
     for seed in 0..80 {
-        let (fs, vfs) = sim();
-        let b = SegmentedBackend::open(Arc::clone(&vfs), "/log", config()).unwrap();
-        append_n(&b, 0, 80, 5).await;
-        drop(b);
+        let (fs, vfs) = crashed_in_a_seal_window().await;
         let again = SegmentedBackend::open(Arc::clone(&vfs), "/log", config())
             .unwrap_or_else(|e| panic!("seed {seed}: {e}"));
         let mut durable = again.durable_seq().0;
@@ -125,10 +134,7 @@ async fn a_power_loss_after_opening_inside_a_seal_window_keeps_a_prefix() {
 /// by itself, with no sync.
 #[tokio::test]
 async fn the_first_append_after_such_an_open_confirms_the_seal_in_the_background() {
-    let (fs, vfs) = sim();
-    let b = SegmentedBackend::open(Arc::clone(&vfs), "/log", config()).unwrap();
-    append_n(&b, 0, 80, 5).await;
-    drop(b);
+    let (fs, vfs) = crashed_in_a_seal_window().await;
     let segs = segments(&vfs);
     let sealed = &segs[segs.len() - 2];
     let sealed_len = len(&vfs, sealed);
@@ -213,10 +219,7 @@ async fn records_written_over_a_cut_tail_never_resurrect_the_cut_ones() {
 /// the active segment synced.
 #[tokio::test]
 async fn repair_confirms_a_pending_seal() {
-    let (fs, vfs) = sim();
-    let b = SegmentedBackend::open(Arc::clone(&vfs), "/log", config()).unwrap();
-    append_n(&b, 0, 80, 5).await;
-    drop(b);
+    let (fs, vfs) = crashed_in_a_seal_window().await;
     let segs = segments(&vfs);
     super::repair(vfs.as_ref(), Path::new("/log"), false).unwrap();
     for seg in &segs[segs.len() - 2..] {
